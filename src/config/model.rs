@@ -1,0 +1,379 @@
+//! The configuration's shape: what the TOML file may contain, with serde defaults
+//! so that a file naming a single environment is already valid. Every struct denies
+//! unknown fields, because a misspelt safety setting (`aprovals = 2`) must fail
+//! loudly rather than silently leave production unguarded. Cross-field rules (known
+//! roles, unique aliases, ...) live in `validate`, not here.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use regex::Regex;
+use serde::Deserialize;
+
+use super::plan::Plan;
+use super::secret::Secret;
+
+/// The whole configuration file. A `Config` handed out by this module has passed
+/// validation: every role, plan and environment it names exists.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub bot: Bot,
+    pub store: Store,
+    pub mfa: Mfa,
+    /// In promotion order: the first is the most relaxed, the last is production-like.
+    pub environments: Vec<Environment>,
+    pub services: Vec<Service>,
+    pub roles: BTreeMap<String, Role>,
+    pub users: Vec<User>,
+    /// Built-in plans merged with `[plans.NAME]` tables (which win).
+    pub plans: BTreeMap<String, Plan>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            bot: Bot::default(),
+            store: Store::default(),
+            mfa: Mfa::default(),
+            environments: Vec::new(),
+            services: Vec::new(),
+            roles: BTreeMap::new(),
+            users: Vec::new(),
+            plans: Plan::builtin(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Bot {
+    /// How the bot names itself in chat.
+    pub name: String,
+    /// Grammar files to read instead of the built-in `intents/`; a relative path is
+    /// taken from the config file's directory when loaded with `Config::load`.
+    pub intents_dir: Option<PathBuf>,
+    /// Demo mode: inline secrets are expected and not warned about.
+    pub demo: bool,
+}
+
+impl Default for Bot {
+    fn default() -> Bot {
+        Bot {
+            name: "switchyard".to_owned(),
+            intents_dir: None,
+            demo: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Store {
+    /// Where deployments, the journal, audit and MFA state live.
+    pub url: String,
+}
+
+impl Default for Store {
+    fn default() -> Store {
+        Store {
+            url: "sqlite://switchyard.db".to_owned(),
+        }
+    }
+}
+
+/// TOTP parameters (RFC 6238) and the protection around them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Mfa {
+    /// Encrypts TOTP seeds enrolled by chat before they are stored: 64 hex digits (32 bytes).
+    pub encryption_key: Option<Secret>,
+    /// The issuer shown by authenticator apps.
+    pub issuer: String,
+    pub digits: u32,
+    #[serde(with = "humantime_serde")]
+    pub period: Duration,
+    /// Codes from this many periods before or after now are accepted (clock drift).
+    pub skew: u32,
+    /// Failed codes in a row before a user is locked out of MFA.
+    pub max_failures: u32,
+    #[serde(with = "humantime_serde")]
+    pub lockout: Duration,
+}
+
+impl Default for Mfa {
+    fn default() -> Mfa {
+        Mfa {
+            encryption_key: None,
+            issuer: "switchyard".to_owned(),
+            digits: 6,
+            period: Duration::from_secs(30),
+            skew: 1,
+            max_failures: 5,
+            lockout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// Canonical name, `[a-z][a-z0-9-]*`; what chat replies and records use.
+    pub name: String,
+    /// Other words users may type for it, matched case-insensitively.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The rollout plan used when a command names no strategy.
+    #[serde(default = "default_plan")]
+    pub plan: String,
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+fn default_plan() -> String {
+    "blue-green".to_owned()
+}
+
+impl Environment {
+    /// True when `word` is this environment's name or one of its aliases, ignoring case.
+    pub fn is_called(&self, word: &str) -> bool {
+        self.words().any(|w| w.eq_ignore_ascii_case(word))
+    }
+
+    /// The name followed by the aliases.
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.name.as_str()).chain(self.aliases.iter().map(String::as_str))
+    }
+}
+
+/// What an environment demands before a change starts, and who may ask for it.
+/// The role lists name roles from `[roles]`; an empty list means nobody.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// Ask "are you sure?" before starting.
+    pub confirm: bool,
+    /// Ask for a TOTP code before starting.
+    pub mfa: bool,
+    /// Approvals needed from other users holding an `approve` role.
+    pub approvals: u32,
+    /// Pause between the last approval and the first traffic shift.
+    #[serde(with = "humantime_serde")]
+    pub wait_timer: Duration,
+    pub versions: VersionRule,
+    pub deploy: Vec<String>,
+    pub promote: Vec<String>,
+    pub rollback: Vec<String>,
+    pub approve: Vec<String>,
+    /// May lock and unlock the environment.
+    pub lock: Vec<String>,
+    /// May deploy with `emergency` (hotfix): skips the wait timer, never approvals or MFA.
+    pub emergency: Vec<String>,
+    /// A branch whose builds deploy here on their own (e.g. `main` for dev).
+    pub follow_branch: Option<String>,
+    /// Where promotions come from; by default the environment before this one.
+    pub promote_from: Option<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            confirm: true,
+            mfa: false,
+            approvals: 0,
+            wait_timer: Duration::ZERO,
+            versions: VersionRule::Any,
+            deploy: Vec::new(),
+            promote: Vec::new(),
+            rollback: Vec::new(),
+            approve: Vec::new(),
+            lock: Vec::new(),
+            emergency: Vec::new(),
+            follow_branch: None,
+            promote_from: None,
+        }
+    }
+}
+
+/// The actions a policy grants to roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Deploy,
+    Promote,
+    Rollback,
+    Approve,
+    Lock,
+    Emergency,
+}
+
+impl Action {
+    pub const ALL: [Action; 6] = [
+        Action::Deploy,
+        Action::Promote,
+        Action::Rollback,
+        Action::Approve,
+        Action::Lock,
+        Action::Emergency,
+    ];
+
+    /// The policy key that lists the roles for this action.
+    pub fn key(self) -> &'static str {
+        match self {
+            Action::Deploy => "deploy",
+            Action::Promote => "promote",
+            Action::Rollback => "rollback",
+            Action::Approve => "approve",
+            Action::Lock => "lock",
+            Action::Emergency => "emergency",
+        }
+    }
+}
+
+impl Policy {
+    /// The roles that may perform `action` here.
+    pub fn roles(&self, action: Action) -> &[String] {
+        match action {
+            Action::Deploy => &self.deploy,
+            Action::Promote => &self.promote,
+            Action::Rollback => &self.rollback,
+            Action::Approve => &self.approve,
+            Action::Lock => &self.lock,
+            Action::Emergency => &self.emergency,
+        }
+    }
+}
+
+/// Which version strings an environment accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VersionRule {
+    /// Any tag, e.g. `main-a1b2c3d-20250823143022`.
+    #[default]
+    Any,
+    /// Only semantic versions such as `1.3.0` or `2.0.0-rc.1` (no leading `v`).
+    Semver,
+}
+
+impl VersionRule {
+    pub fn accepts(self, version: &str) -> bool {
+        // From semver.org, without the leading `v` (the grammar strips it).
+        static SEMVER: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(concat!(
+                r"^(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)", // no leading zeros
+                r"(?:-(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)",    // -pre.release
+                r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*)?",
+                r"(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$", // +build.metadata
+            ))
+            .expect("semver pattern compiles")
+        });
+        match self {
+            VersionRule::Any => !version.is_empty(),
+            VersionRule::Semver => SEMVER.is_match(version),
+        }
+    }
+}
+
+/// Something switchyard deploys (an ECS service behind the environment's listener).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Role {
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    /// Login-like name, `[a-z][a-z0-9-]*`; `@name:` in the console demo.
+    pub name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Base32 TOTP seed; absent until the user enrols by chat.
+    #[serde(default)]
+    pub totp_secret: Option<Secret>,
+}
+
+impl User {
+    /// The name to show people: the display name, or else the login name.
+    pub fn display(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.name)
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// True when one of the user's roles may perform `action` under `policy`.
+    pub fn may(&self, policy: &Policy, action: Action) -> bool {
+        policy.roles(action).iter().any(|role| self.has_role(role))
+    }
+}
+
+impl Config {
+    /// The environment called `word` (name or alias, any case).
+    pub fn environment(&self, word: &str) -> Option<&Environment> {
+        self.environments.iter().find(|env| env.is_called(word))
+    }
+
+    /// Position in the promotion order (0 = first), by canonical name.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.environments.iter().position(|env| env.name == name)
+    }
+
+    /// Where promotions into `env` come from: `promote_from`, else the previous environment.
+    pub fn promotion_source(&self, env: &Environment) -> Option<&Environment> {
+        match &env.policy.promote_from {
+            Some(from) => self.environment(from),
+            None => self
+                .position(&env.name)?
+                .checked_sub(1)
+                .map(|i| &self.environments[i]),
+        }
+    }
+
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .find(|user| user.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn plan(&self, name: &str) -> Option<&Plan> {
+        self.plans.get(name)
+    }
+
+    /// Every word that names an environment, for help text and "did you mean".
+    pub fn environment_words(&self) -> impl Iterator<Item = &str> {
+        self.environments.iter().flat_map(Environment::words)
+    }
+
+    /// Every secret with its key path, so checks and loading treat them alike.
+    /// A new secret field must be added here (and to `secrets_mut`).
+    pub fn secrets(&self) -> Vec<(String, &Secret)> {
+        let mut out = Vec::new();
+        if let Some(key) = &self.mfa.encryption_key {
+            out.push(("mfa.encryption_key".to_owned(), key));
+        }
+        for (i, user) in self.users.iter().enumerate() {
+            if let Some(seed) = &user.totp_secret {
+                out.push((format!("users[{i}].totp_secret"), seed));
+            }
+        }
+        out
+    }
+
+    pub(crate) fn secrets_mut(&mut self) -> Vec<&mut Secret> {
+        let users = self.users.iter_mut().filter_map(|u| u.totp_secret.as_mut());
+        self.mfa.encryption_key.iter_mut().chain(users).collect()
+    }
+}

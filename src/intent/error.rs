@@ -1,0 +1,97 @@
+//! What the user is told when a message is not a command.
+//!
+//! A parse error is data, not just a sentence: what was wrong, the part of the
+//! message that was understood and as which intent, that intent's usage line, and
+//! a correction when a near-miss word has one. The chat layer renders it; the CLI
+//! prints it as JSON (`parse --json`) or as the lines of [`ParseError::explain`].
+
+use serde::Serialize;
+
+/// The broad reason a message was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Nothing left after mentions and punctuation.
+    Empty,
+    /// Over the message length limit.
+    TooLong,
+    /// NUL and other control characters.
+    ControlCharacter,
+    /// No intent recognised the start of the message.
+    NotUnderstood,
+    /// The message stopped before the command was complete.
+    Incomplete,
+    /// A slot's word is wrong: unknown environment, invalid version, negative count.
+    BadValue,
+    /// Words the command does not explain, or one in the wrong place.
+    Unexpected,
+    /// The values are fine one by one but not together (promote prd to prd).
+    Conflict,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{error}")]
+pub struct ParseError {
+    /// One sentence: what is wrong and, where it helps, what would be right.
+    pub error: String,
+    pub kind: ErrorKind,
+    /// The intent the message came closest to, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent: Option<&'static str>,
+    /// The words read before the problem, as typed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub understood: Option<String>,
+    /// The usage line of the closest intent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<String>,
+    /// A corrected command, or a single word, that the user may have meant.
+    /// Only ever suggested, never run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub did_you_mean: Option<String>,
+}
+
+impl ParseError {
+    pub(crate) fn plain(kind: ErrorKind, error: impl Into<String>) -> ParseError {
+        ParseError {
+            error: error.into(),
+            kind,
+            intent: None,
+            understood: None,
+            usage: None,
+            did_you_mean: None,
+        }
+    }
+
+    /// The error as the lines a person reads: the problem, what was understood,
+    /// the usage, the suggestion.
+    pub fn explain(&self) -> String {
+        let mut out = format!("I can't run that: {}", self.error);
+        if let (Some(understood), Some(intent)) = (&self.understood, self.intent) {
+            out.push_str(&format!("\nUnderstood: `{understood}` (as {intent})"));
+        }
+        if let Some(usage) = &self.usage {
+            out.push_str(&format!("\nUsage: `{usage}`"));
+        }
+        match &self.did_you_mean {
+            Some(s) => out.push_str(&format!("\nDid you mean `{s}`?")),
+            None if self.intent.is_none() => {
+                out.push_str("\nType `help` to see what I understand.")
+            }
+            None => {}
+        }
+        out
+    }
+}
+
+/// Quotes a user's word for an error message, shortened so that a hostile
+/// 500-character word does not fill the channel.
+pub fn quote(word: &str) -> String {
+    const MAX: usize = 40;
+    let mut chars = word.chars();
+    let head: String = chars.by_ref().take(MAX).collect();
+    if chars.next().is_some() {
+        format!("'{head}…'")
+    } else {
+        format!("'{head}'")
+    }
+}

@@ -1,0 +1,156 @@
+//! Reading one slot's value out of the words of a message: versions, counts and ids.
+//!
+//! A version becomes an image tag and, later, part of an AWS API call, so the rules
+//! are strict and total: the Docker tag grammar (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`),
+//! and never `..`. Anything a shell or a path would treat specially (`;`, `$`, `/`,
+//! quotes, spaces, non-ASCII look-alikes) fails that grammar, so no later layer has
+//! to re-check. Environments, strategies and topics are vocabulary lookups and live
+//! with the vocabulary in [`super::grammar`].
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// The longest tag a registry accepts.
+pub const MAX_TAG_LEN: usize = 128;
+
+/// Largest count accepted for `days` / `limit`: ten years of days is plenty, and
+/// a bound keeps later SQL and arithmetic honest.
+pub const MAX_COUNT: u64 = 3650;
+
+static SEMVER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$",
+    )
+    .expect("static regex")
+});
+
+/// `MAJOR.MINOR.PATCH` with an optional pre-release; no build metadata, since `+`
+/// is not allowed in an image tag.
+pub fn is_semver(text: &str) -> bool {
+    SEMVER.is_match(text)
+}
+
+/// Checks a version word against the tag grammar and normalises it: a leading `v`
+/// is dropped from a semantic version (`v1.3.0` -> `1.3.0`); any other tag is kept
+/// exactly as typed, case included, because registries are case-sensitive.
+pub fn check_version(word: &str) -> Result<&str, String> {
+    const RULE: &str = "a version is an image tag: letters, digits, '.', '_' and '-', \
+                        starting with a letter, digit or '_', at most 128 characters";
+    let shown = super::error::quote(word);
+    if let Some(bad) = word
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        let what = if bad == '/' {
+            "'/' (a path, not a tag)".to_string()
+        } else if bad.is_ascii() {
+            format!("'{bad}'")
+        } else {
+            format!("the non-ASCII character U+{:04X}", bad as u32)
+        };
+        return Err(format!(
+            "{shown} is not a valid version: {what} is not allowed; {RULE}"
+        ));
+    }
+    if word.len() > MAX_TAG_LEN {
+        return Err(format!(
+            "that version is {} characters long; {RULE}",
+            word.len()
+        ));
+    }
+    if word.starts_with(['.', '-']) {
+        return Err(format!(
+            "{shown} is not a valid version: it starts with '{}'; {RULE}",
+            &word[..1]
+        ));
+    }
+    if word.contains("..") {
+        return Err(format!(
+            "{shown} is not a valid version: '..' is not allowed; {RULE}"
+        ));
+    }
+    if let Some(rest) = word.strip_prefix(['v', 'V'])
+        && is_semver(rest)
+    {
+        return Ok(rest);
+    }
+    Ok(word)
+}
+
+/// A non-negative count such as a number of days.
+pub fn check_count(word: &str) -> Result<u64, String> {
+    let shown = super::error::quote(word);
+    if let Some(rest) = word.strip_prefix('-')
+        && !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(format!("{shown} is negative; a count must be 0 or more"));
+    }
+    parse_digits(word)
+        .filter(|n| *n <= MAX_COUNT)
+        .ok_or_else(|| format!("{shown} is not a count: give a whole number from 0 to {MAX_COUNT}"))
+}
+
+/// A deployment id: digits, optionally written after `#` as chat users do.
+pub fn check_id(word: &str) -> Result<u64, String> {
+    // "#42:" as in "deny #42: too risky" -- the colon belongs to the sentence.
+    let digits = word.strip_prefix('#').unwrap_or(word);
+    let digits = digits.strip_suffix(':').unwrap_or(digits);
+    parse_digits(digits).ok_or_else(|| {
+        format!(
+            "{} is not a deployment id: ids are numbers, like #42 (see `history`)",
+            super::error::quote(word)
+        )
+    })
+}
+
+fn parse_digits(word: &str) -> Option<u64> {
+    if word.is_empty() || word.len() > 18 || !word.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    word.parse().ok()
+}
+
+/// Whether a word looks like it was meant as a number, so that a failure to read
+/// it is worth a specific message rather than "I did not understand".
+pub fn looks_numeric(word: &str) -> bool {
+    let w = word.trim_start_matches(['#', '-', '+']);
+    !w.is_empty() && w.bytes().next().is_some_and(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leading_v_is_dropped_only_from_semantic_versions() {
+        assert_eq!(check_version("v1.3.0").unwrap(), "1.3.0");
+        assert_eq!(check_version("V2.0.0-rc.1").unwrap(), "2.0.0-rc.1");
+        assert_eq!(check_version("v1").unwrap(), "v1");
+        assert_eq!(
+            check_version("main-a1b2c3d-20250823143022").unwrap(),
+            "main-a1b2c3d-20250823143022"
+        );
+    }
+
+    #[test]
+    fn shell_and_path_characters_are_never_a_version() {
+        for bad in [
+            "1.3.0;", "$(curl", "a/b", "..", "1..2", "-rf", ".hidden", "`id`", "a|b", "1.3.0&",
+        ] {
+            assert!(check_version(bad).is_err(), "{bad} accepted");
+        }
+        assert!(check_version(&"a".repeat(129)).is_err());
+        assert!(check_version(&"a".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn counts_are_non_negative_and_bounded() {
+        assert_eq!(check_count("7").unwrap(), 7);
+        assert!(check_count("-7").unwrap_err().contains("negative"));
+        assert!(check_count("99999").is_err());
+        assert_eq!(check_id("#42").unwrap(), 42);
+        assert!(check_id("abc").is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! switchyard: a chat-ops deployment agent.
+//!
+//! People type commands in a chat channel ("promote 1.3.0 from tst to prd"); the
+//! components below turn them into typed intents and, in later stages, into
+//! checked, confirmed and observed blue/green rollouts. Data flows one way:
+//! chat adapter -> conversation -> (intent, policy, gates, mfa) -> rollout engine
+//! -> cloud ports, and progress events flow back through render to chat.
+//!
+//! - [`config`]: the typed, validated configuration file (environments, users,
+//!   roles, policy, rollout plans).
+//! - [`intent`]: the command grammar read from `intents/`, and text -> [`intent::Intent`].
+
+pub mod config;
+pub mod intent;
