@@ -124,24 +124,30 @@ impl Grammar {
     /// The grammar for a configuration: embedded files, the operator's overrides,
     /// the configured environments and bot name.
     pub fn for_config(config: &crate::config::Config) -> Result<Grammar, GrammarError> {
-        let mut sources = Sources::embedded();
-        if let Some(dir) = &config.bot.intents_dir {
-            sources = sources
-                .with_overrides(dir)
-                .map_err(|message| GrammarError {
-                    origin: "bot.intents_dir".into(),
-                    message,
-                })?;
+        Grammar::build(&sources_for(config)?, &env_words(config), &config.bot.name)
+    }
+
+    /// Everything `check-config` verifies about the grammar a configuration uses:
+    /// it compiles for the configured environments, and every example still reads
+    /// as its file says. Examples are written with the demo environments (dev, tst,
+    /// prd), so they run on the same files built for those.
+    pub fn check_config(config: &crate::config::Config) -> Vec<String> {
+        let sources = match sources_for(config) {
+            Ok(s) => s,
+            Err(e) => return vec![e.to_string()],
+        };
+        if let Err(e) = Grammar::build(&sources, &env_words(config), &config.bot.name) {
+            return vec![e.to_string()];
         }
-        let envs: Vec<EnvWords> = config
-            .environments
-            .iter()
-            .map(|e| EnvWords {
-                name: e.name.clone(),
-                aliases: e.aliases.clone(),
-            })
-            .collect();
-        Grammar::build(&sources, &envs, &config.bot.name)
+        let demo = crate::config::Config::demo();
+        match Grammar::build(&sources, &env_words(&demo), &config.bot.name) {
+            Ok(g) => g
+                .check_examples()
+                .into_iter()
+                .map(|f| format!("example {f}"))
+                .collect(),
+            Err(e) => vec![e.to_string()],
+        }
     }
 
     fn load_common(&mut self, common: &CommonFile) -> Result<(), String> {
@@ -423,7 +429,7 @@ impl Grammar {
                         Expect::Word(s) | Expect::Filler(s) => {
                             Some(self.vocab.word(*s).to_string())
                         }
-                        Expect::Slot(f) => None.or_else(|| self.words_for(*f).into_iter().next()),
+                        Expect::Slot(f) | Expect::Maybe(f) => self.words_for(*f).into_iter().next(),
                         Expect::End => None,
                     })
                     .collect(),
@@ -530,7 +536,8 @@ impl Grammar {
                 Expect::Slot(f) => f.describe().to_string(),
                 Expect::Word(s) => format!("'{}'", self.vocab.word(*s)),
                 Expect::Filler(s) if !required => format!("'{}'", self.vocab.word(*s)),
-                Expect::Filler(_) | Expect::End => continue,
+                Expect::Maybe(f) if !required => f.describe().to_string(),
+                Expect::Filler(_) | Expect::Maybe(_) | Expect::End => continue,
             };
             if !parts.contains(&part) {
                 parts.push(part);
@@ -607,6 +614,29 @@ impl Grammar {
     }
 }
 
+/// The embedded grammar files with the operator's `bot.intents_dir` on top.
+fn sources_for(config: &crate::config::Config) -> Result<Sources, GrammarError> {
+    let sources = Sources::embedded();
+    match &config.bot.intents_dir {
+        None => Ok(sources),
+        Some(dir) => sources.with_overrides(dir).map_err(|message| GrammarError {
+            origin: "bot.intents_dir".into(),
+            message,
+        }),
+    }
+}
+
+fn env_words(config: &crate::config::Config) -> Vec<EnvWords> {
+    config
+        .environments
+        .iter()
+        .map(|e| EnvWords {
+            name: e.name.clone(),
+            aliases: e.aliases.clone(),
+        })
+        .collect()
+}
+
 fn json(intent: &Intent) -> String {
     serde_json::to_string(intent).unwrap_or_default()
 }
@@ -645,7 +675,7 @@ fn first_words(prog: &[Inst]) -> (Vec<Sym>, bool) {
                     words.push(*sym);
                 }
             }
-            Inst::Slot(_) | Inst::Match => any = true,
+            Inst::Slot { .. } | Inst::Match => any = true,
             Inst::Set(..) => todo.push(pc + 1),
             Inst::Split(a, b) => todo.extend([*a, *b]),
             Inst::Jmp(t) => todo.push(*t),

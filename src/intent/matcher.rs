@@ -43,7 +43,12 @@ pub enum Inst {
         sym: Sym,
         optional: bool,
     },
-    Slot(Field),
+    /// A slot; `quiet` when it opens an optional group, where a word that does
+    /// not fit is no evidence that the user meant this slot (see [`Expect::Maybe`]).
+    Slot {
+        field: Field,
+        quiet: bool,
+    },
     Set(Field, Cap),
     /// Try the first target; on failure come back and try the second.
     Split(usize, usize),
@@ -58,6 +63,8 @@ pub enum Expect {
     /// A word the pattern would have taken but did not need.
     Filler(Sym),
     Slot(Field),
+    /// A slot the pattern would have read but did not need.
+    Maybe(Field),
     End,
 }
 
@@ -144,7 +151,7 @@ impl Machine {
                     }
                     ok
                 }
-                Inst::Slot(field) => match read_slot(*field, toks, pos, tables) {
+                Inst::Slot { field, quiet } => match read_slot(*field, toks, pos, tables) {
                     Ok((cap, used)) => {
                         self.caps.push((*field, cap));
                         pos += used;
@@ -152,7 +159,9 @@ impl Machine {
                         true
                     }
                     Err(worth_telling) => {
-                        if worth_telling {
+                        if *quiet {
+                            fail.note(pos, Expect::Maybe(*field));
+                        } else if worth_telling {
                             fail.note_problem(pos, *field);
                         } else {
                             fail.note(pos, Expect::Slot(*field));

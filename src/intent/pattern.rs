@@ -153,6 +153,7 @@ pub fn compile(node: &Node, ctx: &Context<'_>, vocab: &mut Vocab) -> Result<Vec<
         prog: Vec::new(),
         depth: 0,
         optional: 0,
+        consumed: true,
     };
     let filled = c.node(node)?;
     let missing: Vec<_> = ctx
@@ -184,6 +185,8 @@ struct Compiler<'a, 'b> {
     depth: usize,
     /// How many `[ ]` enclose the node being compiled.
     optional: usize,
+    /// Whether every path into the innermost `[ ]` has read a word by now.
+    consumed: bool,
 }
 
 impl Compiler<'_, '_> {
@@ -220,7 +223,11 @@ impl Compiler<'_, '_> {
                         f.name()
                     ));
                 }
-                self.prog.push(Inst::Slot(*f));
+                self.prog.push(Inst::Slot {
+                    field: *f,
+                    quiet: self.optional > 0 && !self.consumed,
+                });
+                self.consumed = true;
                 Ok(bit(*f))
             }
             Node::Set(f, value) => {
@@ -251,9 +258,11 @@ impl Compiler<'_, '_> {
             Node::Opt(inner) => {
                 let split = self.placeholder();
                 let body = self.prog.len();
+                let consumed = std::mem::replace(&mut self.consumed, false);
                 self.optional += 1;
                 self.node(inner)?;
                 self.optional -= 1;
+                self.consumed = consumed;
                 let after = self.prog.len();
                 self.prog[split] = Inst::Split(body, after);
                 Ok(0)
@@ -261,14 +270,19 @@ impl Compiler<'_, '_> {
             Node::Alt(alts) => {
                 let mut filled = u32::MAX;
                 let mut exits = Vec::new();
+                let entry = self.consumed;
+                let mut all_consumed = true;
                 for (i, alt) in alts.iter().enumerate() {
+                    self.consumed = entry;
                     if i + 1 == alts.len() {
                         filled &= self.node(alt)?;
+                        all_consumed &= self.consumed;
                         break;
                     }
                     let split = self.placeholder();
                     let body = self.prog.len();
                     filled &= self.node(alt)?;
+                    all_consumed &= self.consumed;
                     exits.push(self.placeholder());
                     let next = self.prog.len();
                     self.prog[split] = Inst::Split(body, next);
@@ -277,6 +291,7 @@ impl Compiler<'_, '_> {
                 for exit in exits {
                     self.prog[exit] = Inst::Jmp(end);
                 }
+                self.consumed = all_consumed;
                 Ok(filled)
             }
         }
@@ -311,6 +326,7 @@ impl Compiler<'_, '_> {
     }
 
     fn word(&mut self, w: &str) {
+        self.consumed = true;
         let sym = self.vocab.intern(w);
         self.prog.push(Inst::Word {
             sym,

@@ -94,9 +94,7 @@ pub fn check_count(word: &str) -> Result<u64, String> {
 
 /// A deployment id: digits, optionally written after `#` as chat users do.
 pub fn check_id(word: &str) -> Result<u64, String> {
-    // "#42:" as in "deny #42: too risky" -- the colon belongs to the sentence.
     let digits = word.strip_prefix('#').unwrap_or(word);
-    let digits = digits.strip_suffix(':').unwrap_or(digits);
     parse_digits(digits).ok_or_else(|| {
         format!(
             "{} is not a deployment id: ids are numbers, like #42 (see `history`)",

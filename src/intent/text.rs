@@ -97,13 +97,20 @@ pub fn tokenize<'a>(text: &'a str, vocab: &Vocab, scratch: &mut String, out: &mu
         match (start, separator) {
             (None, false) => start = Some(i),
             (Some(s), true) => {
-                let word = &text[s..i];
-                out.push(Token {
-                    text: word,
-                    start: s,
-                    end: i,
-                    sym: vocab.lookup(word, scratch),
-                });
+                // "deny #42: reason", "lock prd: reason": a colon ending a word is
+                // punctuation of the sentence, a word of its own.
+                let colon = i - s > 1 && text[s..i].ends_with(':');
+                let word_end = if colon { i - 1 } else { i };
+                for (a, b) in [(s, word_end), (word_end, i)] {
+                    if a < b {
+                        out.push(Token {
+                            text: &text[a..b],
+                            start: a,
+                            end: b,
+                            sym: vocab.lookup(&text[a..b], scratch),
+                        });
+                    }
+                }
                 start = None;
             }
             _ => {}

@@ -2,3 +2,28 @@
 //! behaviour a user would notice.
 
 mod config_check;
+mod grammar_files;
+mod help_golden;
+mod parse_cli;
+mod phrasings;
+mod properties;
+mod seeds;
+
+use std::sync::OnceLock;
+
+use switchyard::config::Config;
+use switchyard::intent::Grammar;
+
+/// The grammar of the demo configuration, built once for all tests.
+pub fn grammar() -> &'static Grammar {
+    static GRAMMAR: OnceLock<Grammar> = OnceLock::new();
+    GRAMMAR
+        .get_or_init(|| Grammar::for_config(&Config::demo()).expect("the embedded grammar builds"))
+}
+
+/// Parses `text` and returns the intent as JSON, or the error message.
+pub fn parse_json(text: &str) -> Result<serde_json::Value, switchyard::intent::ParseError> {
+    grammar()
+        .parse(text)
+        .map(|intent| serde_json::to_value(intent).expect("intents serialise"))
+}

@@ -1,0 +1,68 @@
+//! Help text generated from the grammar files, checked against golden files in
+//! `tests/golden/`. After an intended change, regenerate with
+//! `UPDATE_GOLDEN=1 cargo test --test it help_golden` and review the diff.
+
+use std::path::Path;
+
+use switchyard::intent::IntentKind;
+
+use super::grammar;
+
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual,
+        expected,
+        "{} differs; run with UPDATE_GOLDEN=1 if the change is intended",
+        path.display()
+    );
+}
+
+#[test]
+fn the_command_list_has_one_usage_line_and_one_example_per_command() {
+    let help = grammar().help(None);
+    golden("help.txt", &help);
+    for kind in IntentKind::ALL {
+        assert!(
+            help.contains(&grammar().spec(kind).usage),
+            "{} missing from help",
+            kind.name()
+        );
+    }
+}
+
+#[test]
+fn help_promote_shows_the_usage_details_and_examples() {
+    golden(
+        "help_promote.txt",
+        &grammar().help(Some(IntentKind::Promote)),
+    );
+}
+
+#[test]
+fn every_example_help_shows_is_one_the_parser_accepts() {
+    for kind in IntentKind::ALL {
+        let page = grammar().help(Some(kind));
+        for line in page.lines().filter(|l| l.starts_with("  `")) {
+            let example = line.trim().trim_matches('`');
+            assert!(
+                grammar().parse(example).is_ok(),
+                "help for {} shows {example:?}",
+                kind.name()
+            );
+        }
+    }
+}
