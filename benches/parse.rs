@@ -46,7 +46,11 @@ fn throughput(c: &mut Criterion) {
     let g = grammar();
     let mixed: Vec<&str> = ACCEPTED.iter().chain(REFUSED).copied().collect();
     let mut group = c.benchmark_group("parse");
-    for (name, set) in [("mixed", &mixed[..]), ("accepted", ACCEPTED), ("refused", REFUSED)] {
+    for (name, set) in [
+        ("mixed", &mixed[..]),
+        ("accepted", ACCEPTED),
+        ("refused", REFUSED),
+    ] {
         group.throughput(Throughput::Elements(set.len() as u64));
         group.bench_function(name, |b| {
             b.iter(|| {

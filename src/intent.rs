@@ -10,6 +10,8 @@
 //! none matches the attempt that got furthest becomes the [`ParseError`].
 
 mod error;
+mod examples;
+mod explain;
 mod files;
 mod grammar;
 mod help;

@@ -83,15 +83,28 @@ impl ParseError {
     }
 }
 
-/// Quotes a user's word for an error message, shortened so that a hostile
-/// 500-character word does not fill the channel.
+/// Quotes a user's words for an error message. Echoed text must not do what the
+/// sender could not: it is shortened (a 500-character word does not fill the
+/// channel), mentions are broken with a zero-width space after `@` (so
+/// `@everyone` in a typo never pings), and invisible or direction-changing
+/// characters are shown as `U+XXXX` instead of rearranging the message.
 pub fn quote(word: &str) -> String {
     const MAX: usize = 40;
+    let mut out = String::from("'");
     let mut chars = word.chars();
-    let head: String = chars.by_ref().take(MAX).collect();
-    if chars.next().is_some() {
-        format!("'{head}…'")
-    } else {
-        format!("'{head}'")
+    for c in chars.by_ref().take(MAX) {
+        if super::slots::is_invisible(c) || c.is_control() {
+            out.push_str(&format!("U+{:04X}", c as u32));
+        } else {
+            out.push(c);
+            if c == '@' {
+                out.push('\u{200B}');
+            }
+        }
     }
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out.push('\'');
+    out
 }

@@ -6,12 +6,12 @@
 //! start with the message's first word are tried at all. A match must explain
 //! every word. When none does, the attempt that got furthest explains the error.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use super::error::{ErrorKind, ParseError, quote};
+use super::error::{ErrorKind, ParseError};
 use super::files::{COMMON, CommonFile, Example, IntentFile, Sources};
 use super::kind::{Field, IntentKind, SlotValue, Slots};
-use super::matcher::{Cap, Expect, Failure, Inst, Machine, Tables};
+use super::matcher::{Cap, Failure, Inst, Machine, Tables};
 use super::model::{Intent, Strategy};
 use super::pattern;
 use super::text::{self, Refusal, Token};
@@ -43,6 +43,14 @@ pub struct Spec {
     pub examples: Vec<Example>,
 }
 
+/// Why no pattern matched: the furthest failure (with its intent), and a
+/// match whose values did not fit together, if any.
+#[derive(Debug, Default)]
+pub(super) struct Attempt {
+    pub best: Option<(IntentKind, Failure)>,
+    pub conflict: Option<(IntentKind, String)>,
+}
+
 #[derive(Debug, Clone)]
 struct Pattern {
     kind: IntentKind,
@@ -51,9 +59,9 @@ struct Pattern {
 
 #[derive(Debug, Clone)]
 pub struct Grammar {
-    vocab: Vocab,
-    tables: Tables,
-    envs: Vec<EnvWords>,
+    pub(super) vocab: Vocab,
+    pub(super) tables: Tables,
+    pub(super) envs: Vec<EnvWords>,
     specs: Vec<Spec>,
     patterns: Vec<Pattern>,
     /// For each first word, the patterns (indices, in order) that can start with it.
@@ -61,7 +69,7 @@ pub struct Grammar {
     /// Patterns that can start with a slot: tried whatever the first word is.
     any_first: Vec<usize>,
     /// Every word some pattern can start with, for "did you mean" on unknown commands.
-    starters: Vec<Sym>,
+    pub(super) starters: Vec<Sym>,
     prefixes: Vec<Vec<Sym>>,
     suffixes: Vec<Vec<Sym>>,
     bot_name: String,
@@ -285,35 +293,48 @@ impl Grammar {
         self.parse_with(message, true)
     }
 
-    fn parse_with(&self, message: &str, suggest: bool) -> Result<Intent, ParseError> {
+    pub(super) fn parse_with(&self, message: &str, suggest: bool) -> Result<Intent, ParseError> {
         let cleaned = text::clean(message, &self.bot_name).map_err(refusal)?;
         let mut scratch = String::new();
         let mut toks = Vec::with_capacity(16);
         text::tokenize(cleaned, &self.vocab, &mut scratch, &mut toks);
-        text::strip_politeness(&mut toks, &self.prefixes, &self.suffixes);
-        let Some(first) = toks.first() else {
+        text::strip_prefixes(&mut toks, &self.prefixes);
+        if toks.is_empty() {
             return Err(refusal(Refusal::Empty));
-        };
-        let candidates = self.by_first.get(&first.sym).unwrap_or(&self.any_first);
+        }
+        let polite_end = text::without_suffixes(&toks, &self.suffixes);
+        if polite_end < toks.len() {
+            // A reason may end in "now" or "thanks" on purpose, so the words as
+            // typed get the first chance; the politeness is dropped only if needed.
+            if let Ok(intent) = self.match_tokens(&toks, cleaned) {
+                return Ok(intent);
+            }
+            toks.truncate(polite_end);
+        }
+        self.match_tokens(&toks, cleaned)
+            .map_err(|attempt| self.explain(attempt, &toks, cleaned, suggest))
+    }
 
+    /// Tries every pattern that can start with the first word, in order.
+    fn match_tokens(&self, toks: &[Token<'_>], cleaned: &str) -> Result<Intent, Attempt> {
+        let candidates = self.by_first.get(&toks[0].sym).unwrap_or(&self.any_first);
         let mut machine = Machine::default();
         let mut failure = Failure::default();
-        let mut best: Option<(usize, Failure)> = None;
-        let mut conflict: Option<(IntentKind, String)> = None;
+        let mut attempt = Attempt::default();
         for &i in candidates {
             let pattern = &self.patterns[i];
             failure.reset();
-            if machine.run(&pattern.prog, &toks, &self.tables, &mut failure) {
+            if machine.run(&pattern.prog, cleaned, toks, &self.tables, &mut failure) {
                 match pattern
                     .kind
-                    .build(&self.slots(&machine.caps, &toks, cleaned))
+                    .build(&self.slots(&machine.caps, toks, cleaned))
                 {
                     Ok(intent) => return Ok(intent),
-                    Err(why) => conflict = conflict.or(Some((pattern.kind, why))),
+                    Err(why) => attempt.conflict = attempt.conflict.or(Some((pattern.kind, why))),
                 }
                 continue;
             }
-            let better = match &best {
+            let better = match &attempt.best {
                 None => true,
                 Some((_, b)) => {
                     failure.pos > b.pos
@@ -323,16 +344,10 @@ impl Grammar {
                 }
             };
             if better {
-                best = Some((i, failure.clone()));
+                attempt.best = Some((self.patterns[i].kind, failure.clone()));
             }
         }
-        if let Some((kind, why)) = conflict {
-            let mut e = ParseError::plain(ErrorKind::Conflict, why);
-            e.intent = Some(kind.name());
-            e.usage = Some(self.spec(kind).usage.clone());
-            return Err(e);
-        }
-        Err(self.explain(best, &toks, cleaned, suggest))
+        Err(attempt)
     }
 
     /// Turns the winning match's captures into values, making strings only now.
@@ -359,259 +374,6 @@ impl Grammar {
                 .collect(),
         )
     }
-
-    /// Builds the error from the attempt that got furthest.
-    fn explain(
-        &self,
-        best: Option<(usize, Failure)>,
-        toks: &[Token<'_>],
-        cleaned: &str,
-        suggest: bool,
-    ) -> ParseError {
-        let first = toks[0].text;
-        // Stopping at the first word means no command was recognised, even when a
-        // pattern that starts with a slot had an opinion about that word.
-        let Some((pattern, failure)) = best.filter(|(_, f)| f.pos > 0) else {
-            let mut e = ParseError::plain(
-                ErrorKind::NotUnderstood,
-                format!("{} is not a command I know", quote(first)),
-            );
-            if suggest {
-                e.did_you_mean = self.correction(toks, 0, cleaned, &self.starter_words());
-            }
-            return e;
-        };
-        let kind = self.patterns[pattern].kind;
-        let pos = failure.pos;
-        let (error_kind, message) = if let Some((field, at)) = failure.problem {
-            (ErrorKind::BadValue, self.slot_problem(field, toks[at].text))
-        } else if pos >= toks.len() {
-            (
-                ErrorKind::Incomplete,
-                format!("missing {}", self.describe_expected(&failure.expected)),
-            )
-        } else if !failure
-            .expected
-            .iter()
-            .any(|x| matches!(x, Expect::Word(_) | Expect::Slot(_)))
-        {
-            // Only optional words or the end would have fitted: the rest is surplus.
-            let rest = &cleaned[toks[pos].start..];
-            (
-                ErrorKind::Unexpected,
-                format!(
-                    "I don't know what {} means in a {} command",
-                    quote(rest),
-                    kind.name()
-                ),
-            )
-        } else {
-            (
-                ErrorKind::Unexpected,
-                format!(
-                    "{} doesn't fit here; expected {}",
-                    quote(toks[pos].text),
-                    self.describe_expected(&failure.expected)
-                ),
-            )
-        };
-        let mut e = ParseError::plain(error_kind, message);
-        e.intent = Some(kind.name());
-        e.usage = Some(self.spec(kind).usage.clone());
-        e.understood = (pos > 0).then(|| cleaned[toks[0].start..toks[pos - 1].end].to_string());
-        if suggest && pos < toks.len() {
-            let words = match failure.problem {
-                Some((f, _)) => self.words_for(f),
-                None => failure
-                    .expected
-                    .iter()
-                    .filter_map(|x| match x {
-                        Expect::Word(s) | Expect::Filler(s) => {
-                            Some(self.vocab.word(*s).to_string())
-                        }
-                        Expect::Slot(f) | Expect::Maybe(f) => self.words_for(*f).into_iter().next(),
-                        Expect::End => None,
-                    })
-                    .collect(),
-            };
-            e.did_you_mean = self.correction(toks, pos, cleaned, &words);
-        }
-        e
-    }
-
-    /// The words a slot of this field accepts, for "did you mean".
-    fn words_for(&self, field: Field) -> Vec<String> {
-        use super::kind::SlotType as T;
-        let words = |syms: &mut dyn Iterator<Item = Sym>| {
-            syms.map(|s| self.vocab.word(s).to_string()).collect()
-        };
-        match field.slot_type() {
-            T::Env => self
-                .envs
-                .iter()
-                .flat_map(|e| std::iter::once(&e.name).chain(&e.aliases))
-                .cloned()
-                .collect(),
-            T::Strategy => words(&mut self.tables.strategies.keys().map(|k| k[0])),
-            T::Topic => words(&mut self.tables.topics.keys().map(|k| k[0])),
-            _ => Vec::new(),
-        }
-    }
-
-    fn starter_words(&self) -> Vec<String> {
-        self.starters
-            .iter()
-            .map(|s| self.vocab.word(*s).to_string())
-            .collect()
-    }
-
-    /// If the word at `pos` is a near miss of one of `words`, the corrected
-    /// command (when it then parses) or the word alone.
-    fn correction(
-        &self,
-        toks: &[Token<'_>],
-        pos: usize,
-        cleaned: &str,
-        words: &[String],
-    ) -> Option<String> {
-        let typed = toks.get(pos)?.text.to_lowercase();
-        let limit = match typed.chars().count() {
-            0..=2 => return None,
-            3..=5 => 1,
-            _ => 2,
-        };
-        let word = words
-            .iter()
-            .map(|w| (strsim::damerau_levenshtein(&typed, w), w))
-            .filter(|(d, w)| *d > 0 && *d <= limit && w.len() > 1)
-            .min_by_key(|(d, _)| *d)?
-            .1;
-        let fixed = format!(
-            "{}{}{}",
-            &cleaned[..toks[pos].start],
-            word,
-            &cleaned[toks[pos].end..]
-        );
-        Some(match self.parse_with(&fixed, false) {
-            Ok(intent) => intent.command_line(),
-            Err(_) => word.clone(),
-        })
-    }
-
-    fn slot_problem(&self, field: Field, word: &str) -> String {
-        use super::kind::SlotType as T;
-        use super::slots;
-        match field.slot_type() {
-            T::Version => slots::check_version(word).err().unwrap_or_default(),
-            T::Count => slots::check_count(word).err().unwrap_or_default(),
-            T::Id => slots::check_id(word).err().unwrap_or_default(),
-            T::Env => {
-                let known: Vec<_> = self.envs.iter().map(|e| e.name.as_str()).collect();
-                format!(
-                    "{} is not an environment; the environments are {}",
-                    quote(word),
-                    known.join(", ")
-                )
-            }
-            T::Strategy => format!(
-                "{} is not a strategy; choose blue-green, canary, rolling or all-at-once",
-                quote(word)
-            ),
-            T::Topic => format!(
-                "there is no help on {}; type `help` for the list of commands",
-                quote(word)
-            ),
-            T::Text | T::Flag => format!("{} is not valid here", quote(word)),
-        }
-    }
-
-    fn describe_expected(&self, expected: &[Expect]) -> String {
-        // Optional words are named only when nothing required was expected there.
-        let required = expected
-            .iter()
-            .any(|x| matches!(x, Expect::Word(_) | Expect::Slot(_)));
-        let mut parts: Vec<String> = Vec::new();
-        for x in expected {
-            let part = match x {
-                Expect::Slot(f) => f.describe().to_string(),
-                Expect::Word(s) => format!("'{}'", self.vocab.word(*s)),
-                Expect::Filler(s) if !required => format!("'{}'", self.vocab.word(*s)),
-                Expect::Maybe(f) if !required => f.describe().to_string(),
-                Expect::Filler(_) | Expect::Maybe(_) | Expect::End => continue,
-            };
-            if !parts.contains(&part) {
-                parts.push(part);
-            }
-        }
-        // Slots first: "the target environment" says more than "'into'".
-        parts.sort_by_key(|p| p.starts_with('\''));
-        parts.truncate(4);
-        match parts.len() {
-            0 => "nothing more".to_string(),
-            1 => parts.remove(0),
-            n => format!("{} or {}", parts[..n - 1].join(", "), parts[n - 1]),
-        }
-    }
-
-    /// Runs every example of every intent file; returns one line per failure.
-    pub fn check_examples(&self) -> Vec<String> {
-        let mut failures = Vec::new();
-        for spec in &self.specs {
-            for ex in &spec.examples {
-                if let Err(why) = self.check_example(spec.kind, ex) {
-                    failures.push(format!("{}.toml: \"{}\": {why}", spec.kind.name(), ex.say));
-                }
-            }
-        }
-        failures
-    }
-
-    fn check_example(&self, kind: IntentKind, ex: &Example) -> Result<(), String> {
-        match (&ex.means, &ex.refused, self.parse(&ex.say)) {
-            (Some(_), Some(_), _) | (None, None, _) => {
-                Err("give exactly one of `means` or `refused`".into())
-            }
-            (None, Some(_), Ok(intent)) => {
-                Err(format!("should be refused but reads as {}", json(&intent)))
-            }
-            (None, Some(want), Err(e)) if !e.error.contains(want.as_str()) => Err(format!(
-                "refused with \"{}\", which does not contain \"{want}\"",
-                e.error
-            )),
-            (None, Some(_), Err(_)) => Ok(()),
-            (Some(_), None, Err(e)) => Err(format!("refused: {}", e.error)),
-            (Some(means), None, Ok(intent)) => {
-                let got = serde_json::to_value(&intent).map_err(|e| e.to_string())?;
-                let mut want = BTreeMap::new();
-                want.insert("intent".to_string(), serde_json::Value::from(kind.name()));
-                for (key, value) in got.as_object().into_iter().flatten() {
-                    if key != "intent" {
-                        let default = if value.is_boolean() {
-                            false.into()
-                        } else {
-                            serde_json::Value::Null
-                        };
-                        want.insert(key.clone(), default);
-                    }
-                }
-                for (key, value) in means {
-                    if !want.contains_key(key) {
-                        return Err(format!("means.{key}: {} has no such field", kind.name()));
-                    }
-                    want.insert(
-                        key.clone(),
-                        serde_json::to_value(value).map_err(|e| e.to_string())?,
-                    );
-                }
-                let want = serde_json::to_value(want).map_err(|e| e.to_string())?;
-                if got == want {
-                    Ok(())
-                } else {
-                    Err(format!("reads as {got}, expected {want}"))
-                }
-            }
-        }
-    }
 }
 
 /// The embedded grammar files with the operator's `bot.intents_dir` on top.
@@ -635,10 +397,6 @@ fn env_words(config: &crate::config::Config) -> Vec<EnvWords> {
             aliases: e.aliases.clone(),
         })
         .collect()
-}
-
-fn json(intent: &Intent) -> String {
-    serde_json::to_string(intent).unwrap_or_default()
 }
 
 fn refusal(r: Refusal) -> ParseError {

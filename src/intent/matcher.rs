@@ -127,9 +127,11 @@ const STEP_BUDGET: usize = 50_000;
 
 impl Machine {
     /// Runs `prog` over all of `toks`. On success the captures are in `self.caps`.
+    /// `text` is the cleaned message the tokens point into.
     pub fn run(
         &mut self,
         prog: &[Inst],
+        text: &str,
         toks: &[Token<'_>],
         tables: &Tables,
         fail: &mut Failure,
@@ -151,7 +153,7 @@ impl Machine {
                     }
                     ok
                 }
-                Inst::Slot { field, quiet } => match read_slot(*field, toks, pos, tables) {
+                Inst::Slot { field, quiet } => match read_slot(*field, text, toks, pos, tables) {
                     Ok((cap, used)) => {
                         self.caps.push((*field, cap));
                         pos += used;
@@ -211,6 +213,7 @@ impl Machine {
 /// this slot's word (a grammar word, or the end of the message).
 fn read_slot(
     field: Field,
+    text: &str,
     toks: &[Token<'_>],
     pos: usize,
     tables: &Tables,
@@ -257,7 +260,11 @@ fn read_slot(
         T::Id => slots::check_id(tok.text)
             .map(|n| (Cap::Number(n), 1))
             .map_err(|_| unknown || slots::looks_numeric(tok.text)),
-        T::Text => Ok((Cap::Text { from: pos }, toks.len() - pos)),
+        T::Text => {
+            let end = toks.last().map_or(tok.end, |t| t.end);
+            slots::check_text(&text[tok.start..end]).map_err(|_| true)?;
+            Ok((Cap::Text { from: pos }, toks.len() - pos))
+        }
         T::Topic => {
             for len in [2, 1] {
                 if pos + len > toks.len() {

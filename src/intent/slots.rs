@@ -70,6 +70,19 @@ pub fn check_version(word: &str) -> Result<&str, String> {
             "{shown} is not a valid version: '..' is not allowed; {RULE}"
         ));
     }
+    if word.ends_with(['-', '.']) {
+        return Err(format!(
+            "{shown} ends with '{}', which looks cut off; give the whole tag",
+            &word[word.len() - 1..]
+        ));
+    }
+    // In chat a bare word is almost always English ("prev", "stable", "new"),
+    // not a tag; tags carry a digit or a separator (1.3.0, main-1a2b3c, dev-latest).
+    if word != "latest" && word.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(format!(
+            "{shown} looks like a word, not an image tag; name the tag (like 1.3.0 or main-1a2b3c)"
+        ));
+    }
     if let Some(rest) = word.strip_prefix(['v', 'V'])
         && is_semver(rest)
     {
@@ -78,7 +91,43 @@ pub fn check_version(word: &str) -> Result<&str, String> {
     Ok(word)
 }
 
-/// A non-negative count such as a number of days.
+/// Longest free-text reason kept; the whole message is bounded anyway, this keeps
+/// one field readable in a history table.
+pub const MAX_TEXT_CHARS: usize = 300;
+
+/// Free text such as a lock or deny reason. It is stored and shown to others
+/// later, so it may not carry mentions (which would ping when echoed) or invisible
+/// characters (which can disguise what it says).
+pub fn check_text(text: &str) -> Result<(), String> {
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(format!(
+            "the reason is longer than {MAX_TEXT_CHARS} characters"
+        ));
+    }
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("@everyone")
+        || lower.contains("@here")
+        || lower.contains("<@")
+        || lower.contains("<#")
+    {
+        return Err("a reason cannot contain mentions; write names without '@'".into());
+    }
+    if let Some(c) = text.chars().find(|c| is_invisible(*c)) {
+        return Err(format!(
+            "the reason contains the invisible character U+{:04X}; type it as plain text",
+            c as u32
+        ));
+    }
+    Ok(())
+}
+
+/// Zero-width and direction-changing characters: they change how text reads
+/// without being seen.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
+}
+
+/// A count such as a number of days: 1 or more.
 pub fn check_count(word: &str) -> Result<u64, String> {
     let shown = super::error::quote(word);
     if let Some(rest) = word.strip_prefix('-')
@@ -88,14 +137,15 @@ pub fn check_count(word: &str) -> Result<u64, String> {
         return Err(format!("{shown} is negative; a count must be 0 or more"));
     }
     parse_digits(word)
-        .filter(|n| *n <= MAX_COUNT)
-        .ok_or_else(|| format!("{shown} is not a count: give a whole number from 0 to {MAX_COUNT}"))
+        .filter(|n| (1..=MAX_COUNT).contains(n))
+        .ok_or_else(|| format!("{shown} is not a count: give a whole number from 1 to {MAX_COUNT}"))
 }
 
 /// A deployment id: digits, optionally written after `#` as chat users do.
 pub fn check_id(word: &str) -> Result<u64, String> {
     let digits = word.strip_prefix('#').unwrap_or(word);
-    parse_digits(digits).ok_or_else(|| {
+    // Ids start at 1; 0 is a typo or a probe, never a deployment.
+    parse_digits(digits).filter(|n| *n > 0).ok_or_else(|| {
         format!(
             "{} is not a deployment id: ids are numbers, like #42 (see `history`)",
             super::error::quote(word)
@@ -126,6 +176,8 @@ mod tests {
         assert_eq!(check_version("v1.3.0").unwrap(), "1.3.0");
         assert_eq!(check_version("V2.0.0-rc.1").unwrap(), "2.0.0-rc.1");
         assert_eq!(check_version("v1").unwrap(), "v1");
+        assert_eq!(check_version("latest").unwrap(), "latest");
+        assert_eq!(check_version("dev-latest").unwrap(), "dev-latest");
         assert_eq!(
             check_version("main-a1b2c3d-20250823143022").unwrap(),
             "main-a1b2c3d-20250823143022"
@@ -135,17 +187,20 @@ mod tests {
     #[test]
     fn shell_and_path_characters_are_never_a_version() {
         for bad in [
-            "1.3.0;", "$(curl", "a/b", "..", "1..2", "-rf", ".hidden", "`id`", "a|b", "1.3.0&",
+            "prev", "stable", "1.2.0-", "1.2.", "1.3.0;", "$(curl", "a/b", "..", "1..2", "-rf",
+            ".hidden", "`id`", "a|b", "1.3.0&",
         ] {
             assert!(check_version(bad).is_err(), "{bad} accepted");
         }
-        assert!(check_version(&"a".repeat(129)).is_err());
-        assert!(check_version(&"a".repeat(128)).is_ok());
+        assert!(check_version(&"a1".repeat(65)).is_err());
+        assert!(check_version(&"a1".repeat(64)).is_ok());
     }
 
     #[test]
     fn counts_are_non_negative_and_bounded() {
         assert_eq!(check_count("7").unwrap(), 7);
+        assert!(check_count("0").is_err());
+        assert!(check_id("#0").is_err());
         assert!(check_count("-7").unwrap_err().contains("negative"));
         assert!(check_count("99999").is_err());
         assert_eq!(check_id("#42").unwrap(), 42);

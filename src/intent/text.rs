@@ -49,6 +49,10 @@ pub fn clean<'a>(input: &'a str, bot_name: &str) -> Result<&'a str, Refusal> {
         text = rest.trim_start();
     }
     text = text.trim_end_matches(|c: char| matches!(c, '.' | '!' | '?' | '…') || c.is_whitespace());
+    // A whole command in a code span: `deploy 1.3.0 to prd` or ```...```.
+    if text.len() > 1 && text.starts_with('`') && text.ends_with('`') {
+        text = text.trim_matches('`').trim();
+    }
     if text.is_empty() {
         return Err(Refusal::Empty);
     }
@@ -97,6 +101,7 @@ pub fn tokenize<'a>(text: &'a str, vocab: &Vocab, scratch: &mut String, out: &mu
         match (start, separator) {
             (None, false) => start = Some(i),
             (Some(s), true) => {
+                let (s, i) = unwrap(text, s, i);
                 // "deny #42: reason", "lock prd: reason": a colon ending a word is
                 // punctuation of the sentence, a word of its own.
                 let colon = i - s > 1 && text[s..i].ends_with(':');
@@ -118,9 +123,23 @@ pub fn tokenize<'a>(text: &'a str, vocab: &Vocab, scratch: &mut String, out: &mu
     }
 }
 
-/// Removes politeness phrases ("please", "can you", "thanks") from both ends,
+/// Chat users wrap words in code spans or quotes (`` `1.3.0` ``, `"prd"`) and
+/// asides in parentheses ("(dry run)"); the wrapping is punctuation, not part of
+/// the word. Returns the inner byte range.
+fn unwrap(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let b = &text.as_bytes()[start..end];
+    let n = b.len();
+    if n >= 3 && b[0] == b[n - 1] && matches!(b[0], b'`' | b'"' | b'\'') {
+        return (start + 1, end - 1);
+    }
+    let open = usize::from(n > 1 && b[0] == b'(');
+    let close = usize::from(n > 1 + open && b[n - 1] == b')');
+    (start + open, end - close)
+}
+
+/// Removes politeness phrases ("please", "can you", "hey") from the start,
 /// longest first, as often as they repeat ("hey, can you please ...").
-pub fn strip_politeness(tokens: &mut Vec<Token<'_>>, prefixes: &[Vec<Sym>], suffixes: &[Vec<Sym>]) {
+pub fn strip_prefixes(tokens: &mut Vec<Token<'_>>, prefixes: &[Vec<Sym>]) {
     let mut skip = 0;
     'front: loop {
         for phrase in prefixes {
@@ -134,21 +153,28 @@ pub fn strip_politeness(tokens: &mut Vec<Token<'_>>, prefixes: &[Vec<Sym>], suff
         break;
     }
     tokens.drain(..skip);
+}
+
+/// How many tokens remain once politeness ("please", "thanks", "now") is taken
+/// off the end. The caller decides whether to drop them: in a reason they may
+/// be meant.
+pub fn without_suffixes(tokens: &[Token<'_>], suffixes: &[Vec<Sym>]) -> usize {
+    let mut n = tokens.len();
     'back: loop {
         for phrase in suffixes {
-            let n = tokens.len();
             if n > phrase.len()
-                && tokens[n - phrase.len()..]
+                && tokens[n - phrase.len()..n]
                     .iter()
                     .zip(phrase)
                     .all(|(t, s)| t.sym == *s)
             {
-                tokens.truncate(n - phrase.len());
+                n -= phrase.len();
                 continue 'back;
             }
         }
         break;
     }
+    n
 }
 
 #[cfg(test)]
