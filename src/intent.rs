@@ -14,7 +14,6 @@ mod examples;
 mod explain;
 mod files;
 mod grammar;
-mod help;
 mod kind;
 mod matcher;
 mod model;

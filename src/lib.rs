@@ -9,6 +9,8 @@
 //! - [`config`]: the typed, validated configuration file (environments, users,
 //!   roles, policy, rollout plans).
 //! - [`intent`]: the command grammar read from `intents/`, and text -> [`intent::Intent`].
+//! - [`render`]: every sentence the bot says, from the templates in `prompts/`.
 
 pub mod config;
 pub mod intent;
+pub mod render;

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use switchyard::config::{self, Config};
 use switchyard::intent::{Grammar, Intent, IntentKind};
+use switchyard::render::Renderer;
 
 #[derive(Parser)]
 #[command(
@@ -96,7 +97,8 @@ fn parse(grammar: &Grammar, text: &str, json: bool) -> ExitCode {
                 if let Intent::Help { topic } = &intent {
                     println!(
                         "\n{}",
-                        grammar.help(topic.as_deref().and_then(IntentKind::from_name))
+                        Renderer::new()
+                            .help(grammar, topic.as_deref().and_then(IntentKind::from_name))
                     );
                 }
             }
@@ -106,7 +108,7 @@ fn parse(grammar: &Grammar, text: &str, json: bool) -> ExitCode {
             if json {
                 println!("{}", serde_json::to_string(&e).expect("errors serialise"));
             } else {
-                println!("{}", e.explain());
+                println!("{}", Renderer::new().parse_error(&e));
             }
             ExitCode::from(2)
         }
@@ -188,6 +190,7 @@ fn demo(config: &Config, grammar: &Grammar) -> anyhow::Result<ExitCode> {
         "switchyard demo — console chat. Type a command (`help` lists them), `@name: TEXT` to speak as another user, Ctrl-D to leave.\n\
          Note: this build reads and explains commands; running deployments arrives with the rollout engine."
     );
+    let renderer = Renderer::new();
     let mut out = std::io::stdout();
     loop {
         if interactive {
@@ -204,10 +207,10 @@ fn demo(config: &Config, grammar: &Grammar) -> anyhow::Result<ExitCode> {
         }
         let reply = match grammar.parse(text) {
             Ok(Intent::Help { topic }) => {
-                grammar.help(topic.as_deref().and_then(IntentKind::from_name))
+                renderer.help(grammar, topic.as_deref().and_then(IntentKind::from_name))
             }
             Ok(intent) => format!("understood {user}: `{}`", intent.command_line()),
-            Err(e) => e.explain(),
+            Err(e) => renderer.parse_error(&e),
         };
         println!("switchyard: {}", reply.replace('\n', "\n            "));
     }

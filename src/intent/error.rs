@@ -2,8 +2,8 @@
 //!
 //! A parse error is data, not just a sentence: what was wrong, the part of the
 //! message that was understood and as which intent, that intent's usage line, and
-//! a correction when a near-miss word has one. The chat layer renders it; the CLI
-//! prints it as JSON (`parse --json`) or as the lines of [`ParseError::explain`].
+//! a correction when a near-miss word has one. The chat layer renders it through
+//! `prompts/parse_error.j2`; the CLI also prints it as JSON (`parse --json`).
 
 use serde::Serialize;
 
@@ -60,26 +60,6 @@ impl ParseError {
             usage: None,
             did_you_mean: None,
         }
-    }
-
-    /// The error as the lines a person reads: the problem, what was understood,
-    /// the usage, the suggestion.
-    pub fn explain(&self) -> String {
-        let mut out = format!("I can't run that: {}", self.error);
-        if let (Some(understood), Some(intent)) = (&self.understood, self.intent) {
-            out.push_str(&format!("\nUnderstood: `{understood}` (as {intent})"));
-        }
-        if let Some(usage) = &self.usage {
-            out.push_str(&format!("\nUsage: `{usage}`"));
-        }
-        match &self.did_you_mean {
-            Some(s) => out.push_str(&format!("\nDid you mean `{s}`?")),
-            None if self.intent.is_none() => {
-                out.push_str("\nType `help` to see what I understand.")
-            }
-            None => {}
-        }
-        out
     }
 }
 

@@ -43,6 +43,21 @@ pub struct Spec {
     pub examples: Vec<Example>,
 }
 
+impl Spec {
+    /// The examples help shows: those that read as a command and are not hidden.
+    pub fn shown_examples(&self) -> impl Iterator<Item = &str> {
+        self.examples
+            .iter()
+            .filter(|e| e.means.is_some() && !e.hidden)
+            .map(|e| e.say.as_str())
+    }
+
+    /// The one example of the command list.
+    pub fn headline_example(&self) -> Option<&str> {
+        self.shown_examples().next()
+    }
+}
+
 /// Why no pattern matched: the furthest failure (with its intent), and a
 /// match whose values did not fit together, if any.
 #[derive(Debug, Default)]
