@@ -6,53 +6,13 @@
 //! built-in of the same name.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-/// How the engine moves traffic; the words match the intent grammar's strategies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Strategy {
-    /// Full-size green fleet beside blue; listener weights shift step by step.
-    BlueGreen,
-    /// A small green fleet takes a small share first, then grows.
-    Canary,
-    /// Tasks are replaced in place, a share at a time.
-    Rolling,
-    /// Everything switches in one step.
-    AllAtOnce,
-}
-
-impl Strategy {
-    pub const ALL: [Strategy; 4] = [
-        Strategy::BlueGreen,
-        Strategy::Canary,
-        Strategy::Rolling,
-        Strategy::AllAtOnce,
-    ];
-
-    /// The strategy spelled exactly `name` (`blue-green`, `canary`, ...).
-    pub fn from_name(name: &str) -> Option<Strategy> {
-        Strategy::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Strategy::BlueGreen => "blue-green",
-            Strategy::Canary => "canary",
-            Strategy::Rolling => "rolling",
-            Strategy::AllAtOnce => "all-at-once",
-        }
-    }
-}
-
-impl fmt::Display for Strategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// Plans use the intent language's strategies, so a plan named in config and a
+/// strategy typed in chat are the same type.
+pub use crate::intent::Strategy;
 
 /// One rollout plan.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -175,7 +175,7 @@ impl Grammar {
 
     fn load_common(&mut self, common: &CommonFile) -> Result<(), String> {
         for (name, spellings) in &common.strategies {
-            let strategy = Strategy::from_canonical(name).ok_or_else(|| {
+            let strategy = Strategy::from_name(name).ok_or_else(|| {
                 format!(
                     "strategies.{name}: not a strategy (blue-green, canary, rolling, all-at-once)"
                 )

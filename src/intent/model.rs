@@ -43,9 +43,13 @@ impl fmt::Display for Version {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
+    /// Full-size green fleet beside blue; listener weights shift step by step.
     BlueGreen,
+    /// A small green fleet takes a small share first, then grows.
     Canary,
+    /// Tasks are replaced in place, a share at a time.
     Rolling,
+    /// Everything switches in one step.
     AllAtOnce,
 }
 
@@ -66,7 +70,8 @@ impl Strategy {
         }
     }
 
-    pub fn from_canonical(name: &str) -> Option<Strategy> {
+    /// The strategy spelled exactly `name` (`blue-green`, `canary`, ...).
+    pub fn from_name(name: &str) -> Option<Strategy> {
         Strategy::ALL.into_iter().find(|s| s.as_str() == name)
     }
 }

@@ -370,7 +370,7 @@ fn constant(f: Field, value: &str) -> Result<Cap, String> {
         SlotType::Flag => Cap::Flag(value.parse().map_err(|_| bad())?),
         SlotType::Count => Cap::Number(super::slots::check_count(value).map_err(|_| bad())?),
         SlotType::Id => Cap::Number(super::slots::check_id(value).map_err(|_| bad())?),
-        SlotType::Strategy => Cap::Strategy(Strategy::from_canonical(value).ok_or_else(bad)?),
+        SlotType::Strategy => Cap::Strategy(Strategy::from_name(value).ok_or_else(bad)?),
         SlotType::Topic => Cap::Topic(IntentKind::from_name(value).ok_or_else(bad)?),
         SlotType::Version | SlotType::Env | SlotType::Text => {
             return Err(format!(
