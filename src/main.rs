@@ -186,11 +186,14 @@ fn demo(config: &Config, grammar: &Grammar) -> anyhow::Result<ExitCode> {
         .first()
         .map(|u| u.name.clone())
         .unwrap_or_else(|| "you".into());
-    println!(
-        "switchyard demo — console chat. Type a command (`help` lists them), `@name: TEXT` to speak as another user, Ctrl-D to leave.\n\
-         Note: this build reads and explains commands; running deployments arrives with the rollout engine."
-    );
     let renderer = Renderer::new();
+    println!(
+        "{}",
+        renderer.render(
+            "demo_banner.j2",
+            serde_json::json!({ "user": default_user })
+        )
+    );
     let mut out = std::io::stdout();
     loop {
         if interactive {
@@ -201,27 +204,40 @@ fn demo(config: &Config, grammar: &Grammar) -> anyhow::Result<ExitCode> {
         if stdin.lock().read_line(&mut line)? == 0 {
             return Ok(ExitCode::SUCCESS);
         }
-        let (user, text) = speaker(&line, &default_user);
+        let (user, text) = speaker(&line, &default_user, &config.bot.name);
         if text.trim().is_empty() {
             continue;
         }
-        let reply = match grammar.parse(text) {
+        let reply = if config.user(user).is_none() {
+            let users: Vec<&str> = config.users.iter().map(|u| u.name.as_str()).collect();
+            renderer.render(
+                "unknown_user.j2",
+                serde_json::json!({ "name": user, "users": users }),
+            )
+        } else {
+            match grammar.parse(text) {
             Ok(Intent::Help { topic }) => {
                 renderer.help(grammar, topic.as_deref().and_then(IntentKind::from_name))
             }
-            Ok(intent) => format!("understood {user}: `{}`", intent.command_line()),
+            Ok(intent) => renderer.render(
+                "understood.j2",
+                serde_json::json!({ "user": user, "command": intent.command_line(), "intent": intent.kind().name() }),
+            ),
             Err(e) => renderer.parse_error(&e),
+            }
         };
         println!("switchyard: {}", reply.replace('\n', "\n            "));
     }
 }
 
-/// Splits `@name: TEXT` into the speaker and the text.
-fn speaker<'a>(line: &'a str, default_user: &'a str) -> (&'a str, &'a str) {
+/// Splits `@name: TEXT` into the speaker and the text. `@bot: TEXT` is a mention
+/// of the bot, not a speaker, and stays part of the text.
+fn speaker<'a>(line: &'a str, default_user: &'a str, bot: &str) -> (&'a str, &'a str) {
     let line = line.trim_end_matches(['\n', '\r']);
     if let Some(rest) = line.strip_prefix('@')
         && let Some((name, text)) = rest.split_once(':')
         && !name.is_empty()
+        && !name.eq_ignore_ascii_case(bot)
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')

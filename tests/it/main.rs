@@ -2,6 +2,7 @@
 //! behaviour a user would notice.
 
 mod config_check;
+mod demo;
 mod grammar_files;
 mod help_golden;
 mod parse_cli;
