@@ -246,7 +246,10 @@ impl Grammar {
                 .map_err(|e| format!("patterns[{i}] `{text}`: {e}"))?;
             self.patterns.push(Pattern { kind, prog });
         }
-        for name in std::iter::once(kind.name().replace('_', " ")).chain(file.aka.iter().cloned()) {
+        // "help mfa_enroll" (the canonical name, as `command_line` writes it) and
+        // "help mfa enroll" both name the topic.
+        let names = [kind.name().to_string(), kind.name().replace('_', " ")];
+        for name in names.into_iter().chain(file.aka.iter().cloned()) {
             let syms = self.vocab.intern_phrase(&name);
             if syms.is_empty() || syms.len() > 2 {
                 return Err(format!("aka: '{name}' must be one or two words"));

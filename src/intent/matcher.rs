@@ -236,24 +236,9 @@ fn read_slot(
             Some(&env) => Ok((Cap::Env(env), 1)),
             None => Err(unknown),
         },
-        T::Strategy => {
-            for len in (1..=3).rev() {
-                if pos + len > toks.len() {
-                    continue;
-                }
-                let mut key = [UNKNOWN; 3];
-                for (k, t) in key.iter_mut().zip(&toks[pos..pos + len]) {
-                    *k = t.sym;
-                }
-                if key[..len].contains(&UNKNOWN) {
-                    continue;
-                }
-                if let Some(s) = tables.strategies.get(&key) {
-                    return Ok((Cap::Strategy(*s), len));
-                }
-            }
-            Err(unknown)
-        }
+        T::Strategy => longest_phrase(&tables.strategies, toks, pos)
+            .map(|(s, n)| (Cap::Strategy(s), n))
+            .ok_or(unknown),
         T::Count => slots::check_count(tok.text)
             .map(|n| (Cap::Number(n), 1))
             .map_err(|_| unknown || slots::looks_numeric(tok.text)),
@@ -265,24 +250,30 @@ fn read_slot(
             slots::check_text(&text[tok.start..end]).map_err(|_| true)?;
             Ok((Cap::Text { from: pos }, toks.len() - pos))
         }
-        T::Topic => {
-            for len in [2, 1] {
-                if pos + len > toks.len() {
-                    continue;
-                }
-                let mut key = [UNKNOWN; 2];
-                for (k, t) in key.iter_mut().zip(&toks[pos..pos + len]) {
-                    *k = t.sym;
-                }
-                if key[..len].contains(&UNKNOWN) {
-                    continue;
-                }
-                if let Some(k) = tables.topics.get(&key) {
-                    return Ok((Cap::Topic(*k), len));
-                }
-            }
-            Err(unknown)
-        }
+        T::Topic => longest_phrase(&tables.topics, toks, pos)
+            .map(|(k, n)| (Cap::Topic(k), n))
+            .ok_or(unknown),
         T::Flag => Err(false),
     }
+}
+
+/// The longest phrase of up to `N` known words at `pos` that `table` holds
+/// (keys are padded with [`UNKNOWN`]), with the number of words it took.
+fn longest_phrase<V: Copy, const N: usize>(
+    table: &HashMap<[Sym; N], V>,
+    toks: &[Token<'_>],
+    pos: usize,
+) -> Option<(V, usize)> {
+    let available = toks.len().saturating_sub(pos).min(N);
+    (1..=available).rev().find_map(|len| {
+        let words = &toks[pos..pos + len];
+        if words.iter().any(|t| t.sym == UNKNOWN) {
+            return None;
+        }
+        let mut key = [UNKNOWN; N];
+        for (k, t) in key.iter_mut().zip(words) {
+            *k = t.sym;
+        }
+        table.get(&key).map(|v| (*v, len))
+    })
 }

@@ -154,6 +154,7 @@ pub fn compile(node: &Node, ctx: &Context<'_>, vocab: &mut Vocab) -> Result<Vec<
         depth: 0,
         optional: 0,
         consumed: true,
+        in_synonyms: false,
     };
     let filled = c.node(node)?;
     let missing: Vec<_> = ctx
@@ -187,6 +188,8 @@ struct Compiler<'a, 'b> {
     optional: usize,
     /// Whether every path into the innermost `[ ]` has read a word by now.
     consumed: bool,
+    /// Compiling a word's synonyms, which are not expanded again.
+    in_synonyms: bool,
 }
 
 impl Compiler<'_, '_> {
@@ -195,23 +198,27 @@ impl Compiler<'_, '_> {
         match node {
             Node::Word(w) => {
                 match self.ctx.synonyms.get(w) {
-                    Some(alternatives) => {
-                        let mut alts = vec![Node::Word(w.clone())];
-                        alts.extend(alternatives.iter().map(|phrase| {
+                    // Synonyms are not expanded again: `deploy = ["ship"]` does not make
+                    // every synonym of `ship` a synonym of `deploy`.
+                    Some(alternatives) if !self.in_synonyms => {
+                        let words = |phrase: &str| {
                             Node::Seq(
                                 phrase
                                     .split_whitespace()
                                     .map(|s| Node::Word(s.to_lowercase()))
                                     .collect(),
                             )
-                        }));
-                        // Synonyms are not expanded again: `deploy = ["ship"]` does not
-                        // make every synonym of `ship` a synonym of `deploy`.
-                        self.alternatives_of_words(&alts);
+                        };
+                        let choice = std::iter::once(w.as_str())
+                            .chain(alternatives.iter().map(String::as_str))
+                            .map(words)
+                            .collect();
+                        self.in_synonyms = true;
+                        let compiled = self.node(&Node::Alt(choice));
+                        self.in_synonyms = false;
+                        compiled?;
                     }
-                    None => {
-                        self.word(w);
-                    }
+                    _ => self.word(w),
                 }
                 Ok(0)
             }
@@ -294,34 +301,6 @@ impl Compiler<'_, '_> {
                 self.consumed = all_consumed;
                 Ok(filled)
             }
-        }
-    }
-
-    /// A choice between plain word sequences (a word and its synonyms).
-    fn alternatives_of_words(&mut self, alts: &[Node]) {
-        let mut exits = Vec::new();
-        for (i, alt) in alts.iter().enumerate() {
-            let last = i + 1 == alts.len();
-            let split = (!last).then(|| self.placeholder());
-            let body = self.prog.len();
-            let words = match alt {
-                Node::Seq(ws) => ws.clone(),
-                other => vec![other.clone()],
-            };
-            for w in words {
-                if let Node::Word(w) = w {
-                    self.word(&w);
-                }
-            }
-            if let Some(split) = split {
-                exits.push(self.placeholder());
-                let next = self.prog.len();
-                self.prog[split] = Inst::Split(body, next);
-            }
-        }
-        let end = self.prog.len();
-        for exit in exits {
-            self.prog[exit] = Inst::Jmp(end);
         }
     }
 
