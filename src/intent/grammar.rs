@@ -337,12 +337,13 @@ impl Grammar {
     fn match_tokens(&self, toks: &[Token<'_>], cleaned: &str) -> Result<Intent, Attempt> {
         let candidates = self.by_first.get(&toks[0].sym).unwrap_or(&self.any_first);
         let mut machine = Machine::default();
-        let mut failure = Failure::default();
+        // Most messages are commands: match without bookkeeping first, and pay for
+        // the explanation only when nothing matched.
+        let mut unrecorded = Failure::default();
         let mut attempt = Attempt::default();
         for &i in candidates {
             let pattern = &self.patterns[i];
-            failure.reset();
-            if machine.run(&pattern.prog, cleaned, toks, &self.tables, &mut failure) {
+            if machine.run(&pattern.prog, cleaned, toks, &self.tables, &mut unrecorded) {
                 match pattern
                     .kind
                     .build(&self.slots(&machine.caps, toks, cleaned))
@@ -350,8 +351,21 @@ impl Grammar {
                     Ok(intent) => return Ok(intent),
                     Err(why) => attempt.conflict = attempt.conflict.or(Some((pattern.kind, why))),
                 }
-                continue;
             }
+        }
+        if attempt.conflict.is_some() {
+            return Err(attempt);
+        }
+        let mut failure = Failure::recording();
+        for &i in candidates {
+            failure.reset();
+            machine.run(
+                &self.patterns[i].prog,
+                cleaned,
+                toks,
+                &self.tables,
+                &mut failure,
+            );
             let better = match &attempt.best {
                 None => true,
                 Some((_, b)) => {

@@ -80,8 +80,11 @@ pub struct Tables {
 }
 
 /// The furthest point the matcher reached without matching, and why it stopped.
+/// Recording costs time on every failed step, so it happens only when asked for
+/// ([`Failure::recording`]): after no pattern matched and an error is due.
 #[derive(Debug, Default, Clone)]
 pub struct Failure {
+    recording: bool,
     pub pos: usize,
     pub expected: Vec<Expect>,
     /// A slot that rejected its word for a reason worth telling (an unknown
@@ -90,6 +93,14 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A failure that records what each failed step expected.
+    pub fn recording() -> Failure {
+        Failure {
+            recording: true,
+            ..Failure::default()
+        }
+    }
+
     pub fn reset(&mut self) {
         self.pos = 0;
         self.expected.clear();
@@ -97,18 +108,21 @@ impl Failure {
     }
 
     fn note(&mut self, pos: usize, expect: Expect) {
+        if !self.recording || pos < self.pos {
+            return;
+        }
         if pos > self.pos {
             self.reset();
             self.pos = pos;
         }
-        if pos == self.pos && !self.expected.contains(&expect) {
+        if !self.expected.contains(&expect) {
             self.expected.push(expect);
         }
     }
 
     fn note_problem(&mut self, pos: usize, field: Field) {
         self.note(pos, Expect::Slot(field));
-        if pos == self.pos && self.problem.is_none() {
+        if self.recording && pos == self.pos && self.problem.is_none() {
             self.problem = Some((field, pos));
         }
     }
