@@ -1,6 +1,9 @@
-//! Rebuilds when a grammar file changes: `include_dir!` embeds `intents/`, but on
-//! stable Rust it cannot tell cargo which files it read.
+//! Rebuilds when an embedded file changes: `include_dir!` (intents/, prompts/) and
+//! `sqlx::migrate!` (migrations/) read directories, but on stable Rust they cannot
+//! tell cargo which files they read.
 fn main() {
     println!("cargo:rerun-if-changed=intents");
     println!("cargo:rerun-if-changed=config/demo.toml");
+    println!("cargo:rerun-if-changed=prompts");
+    println!("cargo:rerun-if-changed=migrations");
 }

@@ -15,7 +15,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use model::{
-    Action, Bot, Config, Environment, Mfa, Policy, Role, Service, Store, User, VersionRule,
+    Action, Bot, Config, Engine, Environment, Mfa, Policy, Recovery, Role, Service, Store, User,
+    VersionRule,
 };
 pub use plan::{Analysis, Inconclusive, Plan, Strategy};
 pub use secret::{EnvLookup, Secret, SecretError, SecretSource, process_env};

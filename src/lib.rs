@@ -6,11 +6,17 @@
 //! chat adapter -> conversation -> (intent, policy, gates, mfa) -> rollout engine
 //! -> cloud ports, and progress events flow back through render to chat.
 //!
+//! - [`clock`]: wall-clock time that follows tokio's (paused, in tests) clock.
+//! - [`cloud`]: the ports the engine drives (compute, traffic, signals) and the
+//!   simulator that implements them.
 //! - [`config`]: the typed, validated configuration file (environments, users,
 //!   roles, policy, rollout plans).
 //! - [`intent`]: the command grammar read from `intents/`, and text -> [`intent::Intent`].
 //! - [`render`]: every sentence the bot says, from the templates in `prompts/`.
 
+pub mod clock;
+pub mod cloud;
 pub mod config;
 pub mod intent;
 pub mod render;
+pub mod store;

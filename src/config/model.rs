@@ -30,6 +30,7 @@ pub struct Config {
     pub users: Vec<User>,
     /// Built-in plans merged with `[plans.NAME]` tables (which win).
     pub plans: BTreeMap<String, Plan>,
+    pub engine: Engine,
 }
 
 impl Default for Config {
@@ -43,8 +44,46 @@ impl Default for Config {
             roles: BTreeMap::new(),
             users: Vec::new(),
             plans: Plan::builtin(),
+            engine: Engine::default(),
         }
     }
+}
+
+/// How the rollout engine behaves across failures.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Engine {
+    /// What a restarted engine does with a deployment that was mid-way.
+    pub recovery: Recovery,
+    /// How long a retryable cloud error (throttling, timeouts) is retried with
+    /// backoff before the step counts as failed and the deployment rolls back.
+    #[serde(with = "humantime_serde")]
+    pub retry_deadline: Duration,
+    /// The first retry's delay; each next one doubles, up to 10 s.
+    #[serde(with = "humantime_serde")]
+    pub retry_backoff: Duration,
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine {
+            recovery: Recovery::Rollback,
+            retry_deadline: Duration::from_secs(120),
+            retry_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Recovery {
+    /// Resume from the last completed step when the new colour is provably
+    /// healthy (ready, and passing analysis if it carries traffic); otherwise roll
+    /// back. The default: never continue on a colour nobody can vouch for.
+    #[default]
+    ResumeIfHealthy,
+    /// Always roll back: traffic returns to the stable colour at once.
+    Rollback,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

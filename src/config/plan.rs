@@ -27,6 +27,10 @@ pub struct Plan {
     /// How long the 100% step is watched before the old colour becomes standby.
     #[serde(with = "humantime_serde")]
     pub verification: Duration,
+    /// After finalize, how long the live colour is still analysed while the old
+    /// one stands by; a breach rolls back on its own (seed 002: hours in production).
+    #[serde(with = "humantime_serde")]
+    pub watch: Duration,
     pub analysis: Analysis,
 }
 
@@ -37,6 +41,7 @@ impl Default for Plan {
             steps: vec![100],
             bake: Duration::from_secs(60),
             verification: Duration::from_secs(600),
+            watch: Duration::ZERO,
             analysis: Analysis::default(),
         }
     }
@@ -50,6 +55,7 @@ impl Plan {
             steps: steps.to_vec(),
             bake: Duration::from_secs(bake),
             verification: Duration::from_secs(verification),
+            watch: Duration::ZERO,
             analysis: Analysis::default(),
         };
         [
@@ -89,6 +95,28 @@ pub struct Analysis {
     /// Fewer requests than this in a step makes the verdict inconclusive.
     pub min_requests: u64,
     pub inconclusive: Inconclusive,
+    /// How often signals are judged while a step bakes: the longest a breach can
+    /// go unnoticed (Flagger's default is 60 s).
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// How far back each judgement looks; defaults to `interval`.
+    #[serde(with = "humantime_serde::option")]
+    pub window: Option<Duration>,
+    /// New tasks restarting more often than this count as crash-looping (seed 001: 3).
+    pub max_restarts: u32,
+    /// How long the new colour may fail its health checks once it was ready (seed 001: 2 min).
+    #[serde(with = "humantime_serde")]
+    pub unhealthy_limit: Duration,
+    /// How long the new colour may take to become ready after its deploy.
+    #[serde(with = "humantime_serde")]
+    pub ready_timeout: Duration,
+}
+
+impl Analysis {
+    /// The window each judgement looks at.
+    pub fn window(&self) -> Duration {
+        self.window.unwrap_or(self.interval)
+    }
 }
 
 impl Default for Analysis {
@@ -99,6 +127,11 @@ impl Default for Analysis {
             max_latency_increase_percent: 50.0,
             min_requests: 50,
             inconclusive: Inconclusive::Wait,
+            interval: Duration::from_secs(10),
+            window: None,
+            max_restarts: 3,
+            unhealthy_limit: Duration::from_secs(120),
+            ready_timeout: Duration::from_secs(300),
         }
     }
 }

@@ -317,6 +317,12 @@ fn plans(config: &Config, out: &mut Findings) {
                 "must be a non-negative number",
             );
         }
+        if a.interval.is_zero() {
+            out.error(format!("{at}.interval"), "must be longer than 0s");
+        }
+        if a.window.is_some_and(|w| w.is_zero()) {
+            out.error(format!("{at}.window"), "must be longer than 0s");
+        }
     }
 }
 

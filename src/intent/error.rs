@@ -27,6 +27,8 @@ pub enum ErrorKind {
     Unexpected,
     /// The values are fine one by one but not together (promote prd to prd).
     Conflict,
+    /// A command that changes something, asked as a question ("deploy 1.3.0 to dev?").
+    Question,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]

@@ -52,14 +52,17 @@ impl Grammar {
         let pos = failure.pos;
         let understood = cleaned[toks[0].start..toks[pos.max(1) - 1].end].to_string();
         let (error_kind, message) = if let Some((field, at)) = failure.problem {
-            let end = if field.slot_type() == SlotType::Text {
-                cleaned.len()
+            let (start, end) = if field.slot_type() == SlotType::Text {
+                (
+                    toks[at].raw_start,
+                    toks.last().map_or(cleaned.len(), |t| t.raw_end),
+                )
             } else {
-                toks[at].end
+                (toks[at].start, toks[at].end)
             };
             (
                 ErrorKind::BadValue,
-                self.slot_problem(field, &cleaned[toks[at].start..end]),
+                self.slot_problem(field, &cleaned[start..end]),
             )
         } else if pos >= toks.len() {
             (
@@ -92,20 +95,16 @@ impl Grammar {
         e.usage = Some(self.spec(kind).usage.clone());
         e.understood = Some(understood);
         if suggest && pos < toks.len() {
-            let words = match failure.problem {
-                Some((f, _)) => self.words_for(f),
-                None => failure
-                    .expected
-                    .iter()
-                    .flat_map(|x| match x {
-                        Expect::Word(s) | Expect::Filler(s) => {
-                            vec![self.vocab.word(*s).to_string()]
-                        }
-                        Expect::Slot(f) | Expect::Maybe(f) => self.words_for(*f),
-                        Expect::End => Vec::new(),
-                    })
-                    .collect(),
-            };
+            // A wrong value may also be a mistyped grammar word ("promote 1.3.0 form tst").
+            let mut words = failure
+                .problem
+                .map(|(f, _)| self.words_for(f))
+                .unwrap_or_default();
+            words.extend(failure.expected.iter().flat_map(|x| match x {
+                Expect::Word(s) | Expect::Filler(s) => vec![self.vocab.word(*s).to_string()],
+                Expect::Slot(f) | Expect::Maybe(f) => self.words_for(*f),
+                Expect::End => Vec::new(),
+            }));
             e.did_you_mean = self.correction(toks, pos, cleaned, &words);
         }
         e
@@ -157,34 +156,53 @@ impl Grammar {
             return None;
         }
         let typed = tok.text.to_lowercase();
+        // Words of three letters or fewer have too many neighbours ("who", "why").
         let limit = match typed.chars().count() {
-            0..=2 => return None,
-            3..=5 => 1,
+            0..=3 => return None,
+            4..=5 => 1,
             _ => 2,
         };
         let first = typed.chars().next();
-        let word = words
+        let mut near: Vec<(usize, f64, &String)> = words
             .iter()
             .filter(|w| w.len() > 1 && w.chars().next() == first)
-            .map(|w| (strsim::damerau_levenshtein(&typed, w), w))
-            .filter(|(d, _)| *d > 0 && *d <= limit)
-            // Fewest edits first; among equals the closer overall shape wins.
-            .min_by(|(da, a), (db, b)| {
-                da.cmp(db).then(
-                    strsim::jaro_winkler(&typed, b).total_cmp(&strsim::jaro_winkler(&typed, a)),
+            .map(|w| {
+                (
+                    strsim::damerau_levenshtein(&typed, w),
+                    strsim::jaro_winkler(&typed, w),
+                    w,
                 )
-            })?
-            .1;
-        let fixed = format!(
-            "{}{}{}",
-            &cleaned[..toks[pos].start],
-            word,
-            &cleaned[toks[pos].end..]
-        );
-        Some(match self.parse_with(&fixed, false) {
-            Ok(intent) => intent.command_line(),
-            Err(_) => word.clone(),
-        })
+            })
+            .filter(|(d, _, _)| *d > 0 && *d <= limit)
+            .collect();
+        // Fewest edits first; among equals the closer overall shape.
+        near.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        near.dedup_by(|a, b| a.2 == b.2);
+        let best = near.first()?.0;
+        let tied: Vec<&String> = near
+            .iter()
+            .filter(|(d, _, _)| *d == best)
+            .map(|(_, _, w)| *w)
+            .collect();
+        // Each equally near word, put in place: if they all make the same command
+        // (aliases: "prdd" is near both "prd" and "prod"), that is the suggestion;
+        // two different readings would be a guess ("halp": help or halt?).
+        let mut commands: Vec<String> = tied
+            .iter()
+            .filter_map(|word| {
+                let fixed = format!("{}{}{}", &cleaned[..tok.start], word, &cleaned[tok.end..]);
+                self.parse_with(&fixed, false)
+                    .ok()
+                    .map(|intent| intent.command_line())
+            })
+            .collect();
+        commands.sort();
+        commands.dedup();
+        match (commands.len(), tied.len()) {
+            (1, _) => commands.pop(),
+            (0, 1) => Some(tied[0].clone()),
+            _ => None,
+        }
     }
 
     fn slot_problem(&self, field: Field, word: &str) -> String {

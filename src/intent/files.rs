@@ -67,8 +67,12 @@ pub struct Example {
 pub struct CommonFile {
     /// Words people put before a command ("please", "can you").
     pub polite_prefixes: Vec<String>,
-    /// Words people put after one ("please", "thanks").
+    /// Words people put after one ("please", "thanks"); always removed.
     pub polite_suffixes: Vec<String>,
+    /// Words that end a command as noise but may belong to a reason ("now",
+    /// "for me"): removed only when the message does not read without them.
+    #[serde(default)]
+    pub trailing_fillers: Vec<String>,
     /// Canonical strategy name -> the spellings people use.
     pub strategies: BTreeMap<String, Vec<String>>,
     /// Synonyms for all intents.

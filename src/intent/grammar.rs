@@ -87,6 +87,7 @@ pub struct Grammar {
     pub(super) starters: Vec<Sym>,
     prefixes: Vec<Vec<Sym>>,
     suffixes: Vec<Vec<Sym>>,
+    fillers: Vec<Vec<Sym>>,
     bot_name: String,
 }
 
@@ -122,6 +123,7 @@ impl Grammar {
             starters: Vec::new(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
+            fillers: Vec::new(),
             bot_name: bot_name.to_string(),
         };
         for (i, env) in envs.iter().enumerate() {
@@ -203,10 +205,15 @@ impl Grammar {
         };
         self.prefixes = phrases(&common.polite_prefixes, &mut self.vocab);
         self.suffixes = phrases(&common.polite_suffixes, &mut self.vocab);
+        self.fillers = phrases(&common.trailing_fillers, &mut self.vocab);
         // "hey switchyard, deploy ...": the bot's own name is politeness at the start.
-        let bot = self.vocab.intern_phrase(&self.bot_name);
-        if !bot.is_empty() {
-            self.prefixes.push(bot);
+        // "hey switchyard, deploy ..." / "hey @switchyard deploy ...": the bot's own
+        // name is politeness at the start.
+        for name in [self.bot_name.clone(), format!("@{}", self.bot_name)] {
+            let bot = self.vocab.intern_phrase(&name);
+            if !bot.is_empty() {
+                self.prefixes.push(bot);
+            }
         }
         Ok(())
     }
@@ -312,25 +319,53 @@ impl Grammar {
     }
 
     pub(super) fn parse_with(&self, message: &str, suggest: bool) -> Result<Intent, ParseError> {
-        let cleaned = text::clean(message, &self.bot_name).map_err(refusal)?;
+        let text::Cleaned {
+            text: cleaned,
+            asked,
+        } = text::clean(message, &self.bot_name).map_err(refusal)?;
         let mut scratch = String::new();
         let mut toks = Vec::with_capacity(16);
         text::tokenize(cleaned, &self.vocab, &mut scratch, &mut toks);
-        text::strip_prefixes(&mut toks, &self.prefixes);
+        let polite = text::strip_prefixes(&mut toks, &self.prefixes) > 0;
+        let end = text::without_suffixes(&toks, &self.suffixes);
+        toks.truncate(end);
         if toks.is_empty() {
             return Err(refusal(Refusal::Empty));
         }
-        let polite_end = text::without_suffixes(&toks, &self.suffixes);
-        if polite_end < toks.len() {
-            // A reason may end in "now" or "thanks" on purpose, so the words as
-            // typed get the first chance; the politeness is dropped only if needed.
-            if let Ok(intent) = self.match_tokens(&toks, cleaned) {
+        let intent = self.match_with_fillers(&mut toks, cleaned, suggest)?;
+        // "deploy 1.3.0 to dev?" is a question; "can you deploy 1.3.0 to dev?" is a request.
+        if asked && !polite && intent.kind().changes_things() {
+            let mut e = ParseError::plain(
+                ErrorKind::Question,
+                format!(
+                    "that reads as a question, so I did nothing; to do it, say `{}`",
+                    intent.command_line()
+                ),
+            );
+            e.intent = Some(intent.kind().name());
+            e.usage = Some(self.spec(intent.kind()).usage.clone());
+            return Err(e);
+        }
+        Ok(intent)
+    }
+
+    /// Matches the words as typed first, then without trailing fillers ("now",
+    /// "for me"): in a reason those may be meant, elsewhere they are noise.
+    fn match_with_fillers(
+        &self,
+        toks: &mut Vec<Token<'_>>,
+        cleaned: &str,
+        suggest: bool,
+    ) -> Result<Intent, ParseError> {
+        let end = text::without_suffixes(toks, &self.fillers);
+        if end < toks.len() {
+            if let Ok(intent) = self.match_tokens(toks, cleaned) {
                 return Ok(intent);
             }
-            toks.truncate(polite_end);
+            toks.truncate(end);
         }
-        self.match_tokens(&toks, cleaned)
-            .map_err(|attempt| self.explain(attempt, &toks, cleaned, suggest))
+        self.match_tokens(toks, cleaned)
+            .map_err(|attempt| self.explain(attempt, toks, cleaned, suggest))
     }
 
     /// Tries every pattern that can start with the first word, in order.
@@ -384,7 +419,7 @@ impl Grammar {
 
     /// Turns the winning match's captures into values, making strings only now.
     fn slots(&self, caps: &[(Field, Cap)], toks: &[Token<'_>], cleaned: &str) -> Slots {
-        let end = toks.last().map_or(0, |t| t.end);
+        let end = toks.last().map_or(0, |t| t.raw_end);
         Slots(
             caps.iter()
                 .map(|(field, cap)| {
@@ -396,7 +431,7 @@ impl Grammar {
                         Cap::Strategy(s) => SlotValue::Strategy(s),
                         Cap::Number(n) => SlotValue::Number(n),
                         Cap::Text { from } => {
-                            SlotValue::Text(cleaned[toks[from].start..end].to_string())
+                            SlotValue::Text(cleaned[toks[from].raw_start..end].to_string())
                         }
                         Cap::Topic(k) => SlotValue::Topic(k),
                         Cap::Flag(b) => SlotValue::Flag(b),

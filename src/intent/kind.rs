@@ -196,6 +196,20 @@ impl IntentKind {
         IntentKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
+    /// Whether running the intent changes anything (a deployment, a lock, an
+    /// approval); such commands are never taken from a question.
+    pub fn changes_things(self) -> bool {
+        !matches!(
+            self,
+            IntentKind::Status
+                | IntentKind::History
+                | IntentKind::Metrics
+                | IntentKind::Help
+                | IntentKind::Troubleshoot
+                | IntentKind::MfaEnroll
+        )
+    }
+
     /// The fields this intent has; a pattern may fill only these.
     pub fn fields(self) -> &'static [Field] {
         use Field as F;
@@ -255,10 +269,20 @@ impl IntentKind {
                     dry_run: slots.flag(Field::DryRun),
                 }
             }
-            IntentKind::Rollback => Intent::Rollback {
-                env: slots.env(Field::Env)?,
-                version: slots.get_version(Field::Version),
-            },
+            IntentKind::Rollback => {
+                let version = slots.get_version(Field::Version);
+                if version.as_ref().is_some_and(|v| v.0 == "latest") {
+                    return Err(
+                        "a rollback returns to a known earlier version, and `latest` is not one; \
+                         name the version, or say `rollback ENV` for the previous one"
+                            .into(),
+                    );
+                }
+                Intent::Rollback {
+                    env: slots.env(Field::Env)?,
+                    version,
+                }
+            }
             IntentKind::Status => Intent::Status {
                 env: slots.get_env(Field::Env),
             },
@@ -284,10 +308,18 @@ impl IntentKind {
             IntentKind::Resume => Intent::Resume {
                 env: slots.get_env(Field::Env),
             },
-            IntentKind::Lock => Intent::Lock {
-                env: slots.env(Field::Env)?,
-                reason: slots.text(Field::Reason),
-            },
+            IntentKind::Lock => {
+                let reason = slots.text(Field::Reason);
+                if reason.as_deref().is_some_and(sounds_like_a_duration) {
+                    return Err("locks do not expire on their own; lock without a time and \
+                         `unlock ENV` when it is over"
+                        .into());
+                }
+                Intent::Lock {
+                    env: slots.env(Field::Env)?,
+                    reason,
+                }
+            }
             IntentKind::Unlock => Intent::Unlock {
                 env: slots.env(Field::Env)?,
             },
@@ -301,6 +333,26 @@ impl IntentKind {
         };
         Ok(intent)
     }
+}
+
+/// "until 5pm", "2 hours", "for the weekend": a reason that is really a time
+/// limit, which a lock does not have. Refusing it beats a lock that outlives the
+/// intention.
+fn sounds_like_a_duration(reason: &str) -> bool {
+    let lower = reason.to_ascii_lowercase();
+    let mut words = lower.split_whitespace();
+    let first = words.next().unwrap_or_default();
+    let second = words.next().unwrap_or_default();
+    let unit = |w: &str| {
+        let w = w.trim_end_matches('s');
+        matches!(
+            w,
+            "minute" | "min" | "hour" | "hr" | "h" | "m" | "day" | "d" | "week"
+        )
+    };
+    matches!(first, "until" | "till" | "til" | "for")
+        || (first.bytes().next().is_some_and(|b| b.is_ascii_digit())
+            && (unit(second) || unit(first.trim_start_matches(|c: char| c.is_ascii_digit()))))
 }
 
 /// The values one successful match captured, in capture order.

@@ -248,7 +248,9 @@ fn read_slot(
         }
         T::Env => match tables.env_of_sym.get(&tok.sym) {
             Some(&env) => Ok((Cap::Env(env), 1)),
-            None => Err(unknown),
+            // A number or a version where an environment could stand ("pause for 10
+            // minutes", "deploy 1.3.0 2.0.0") was not meant as an environment.
+            None => Err(unknown && !slots::looks_numeric(tok.text)),
         },
         T::Strategy => longest_phrase(&tables.strategies, toks, pos)
             .map(|(s, n)| (Cap::Strategy(s), n))
@@ -260,8 +262,8 @@ fn read_slot(
             .map(|n| (Cap::Number(n), 1))
             .map_err(|_| unknown || slots::looks_numeric(tok.text)),
         T::Text => {
-            let end = toks.last().map_or(tok.end, |t| t.end);
-            slots::check_text(&text[tok.start..end]).map_err(|_| true)?;
+            let end = toks.last().map_or(tok.raw_end, |t| t.raw_end);
+            slots::check_text(&text[tok.raw_start..end]).map_err(|_| true)?;
             Ok((Cap::Text { from: pos }, toks.len() - pos))
         }
         T::Topic => longest_phrase(&tables.topics, toks, pos)

@@ -104,13 +104,18 @@ pub fn check_text(text: &str) -> Result<(), String> {
             "the reason is longer than {MAX_TEXT_CHARS} characters"
         ));
     }
-    let lower = text.to_ascii_lowercase();
-    if lower.contains("@everyone")
-        || lower.contains("@here")
-        || lower.contains("<@")
-        || lower.contains("<#")
-    {
+    if text.contains(['\n', '\r']) {
+        return Err("a reason is one line; write it without line breaks".into());
+    }
+    if has_mention(text) {
         return Err("a reason cannot contain mentions; write names without '@'".into());
+    }
+    // Echoed into chat, these would format instead of read: a fake link, hidden
+    // spoiler text, or a code fence that breaks out of the bot's own formatting.
+    if let Some(seq) = ["```", "](", "||"].into_iter().find(|s| text.contains(s)) {
+        return Err(format!(
+            "a reason cannot contain `{seq}` (chat formatting); write it as plain text"
+        ));
     }
     if let Some(c) = text.chars().find(|c| is_invisible(*c)) {
         return Err(format!(
@@ -121,10 +126,39 @@ pub fn check_text(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Zero-width and direction-changing characters: they change how text reads
-/// without being seen.
+/// `@everyone`, `@here` (as words, not inside `bob@here.com`), user, role and
+/// channel mentions.
+fn has_mention(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let at_word_start = |i: usize| i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric();
+    ["@everyone", "@here"]
+        .iter()
+        .any(|m| lower.match_indices(m).any(|(i, _)| at_word_start(i)))
+        || lower.contains("<@")
+        || lower.contains("<#")
+}
+
+/// Characters that change how text reads without being seen: zero-width and
+/// direction marks, blank "letters" (Hangul fillers, the braille blank), tag
+/// characters, and other format controls.
 pub fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
 }
 
 /// A count such as a number of days: 1 or more.
@@ -134,7 +168,7 @@ pub fn check_count(word: &str) -> Result<u64, String> {
         && !rest.is_empty()
         && rest.bytes().all(|b| b.is_ascii_digit())
     {
-        return Err(format!("{shown} is negative; a count must be 0 or more"));
+        return Err(format!("{shown} is negative; a count must be 1 or more"));
     }
     parse_digits(word)
         .filter(|n| (1..=MAX_COUNT).contains(n))

@@ -20,7 +20,19 @@ pub struct Token<'a> {
     pub text: &'a str,
     pub start: usize,
     pub end: usize,
+    /// Where the word began before wrapping punctuation was removed: free text
+    /// (a reason) is sliced from here so that it keeps its opening quote.
+    pub raw_start: usize,
+    pub raw_end: usize,
     pub sym: Sym,
+}
+
+/// A message ready for the grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cleaned<'a> {
+    pub text: &'a str,
+    /// It ended in `?`: a question, which must not be taken as an order.
+    pub asked: bool,
 }
 
 /// Why a message was refused before any grammar was tried.
@@ -33,7 +45,7 @@ pub enum Refusal {
 
 /// Checks the raw message and strips the bot mention, the command sigil and the
 /// trailing punctuation. The result is a slice of the input.
-pub fn clean<'a>(input: &'a str, bot_name: &str) -> Result<&'a str, Refusal> {
+pub fn clean<'a>(input: &'a str, bot_name: &str) -> Result<Cleaned<'a>, Refusal> {
     // Count at most one char past the limit so a 10 MB message costs no more than a 500 B one.
     let chars = input.chars().take(MAX_MESSAGE_CHARS + 1).count();
     if chars > MAX_MESSAGE_CHARS {
@@ -48,7 +60,12 @@ pub fn clean<'a>(input: &'a str, bot_name: &str) -> Result<&'a str, Refusal> {
     if let Some(rest) = text.strip_prefix(['!', '/']) {
         text = rest.trim_start();
     }
-    text = text.trim_end_matches(|c: char| matches!(c, '.' | '!' | '?' | '…') || c.is_whitespace());
+    // Emoji and punctuation at the end are tone, not words ("deploy it 🚀!").
+    let before = text;
+    text = text.trim_end_matches(|c: char| {
+        matches!(c, '.' | '!' | '?' | '…') || c.is_whitespace() || is_emoji(c)
+    });
+    let asked = before[text.len()..].contains('?');
     // A whole command in a code span: `deploy 1.3.0 to prd` or ```...```.
     if text.len() > 1 && text.starts_with('`') && text.ends_with('`') {
         text = text.trim_matches('`').trim();
@@ -56,7 +73,12 @@ pub fn clean<'a>(input: &'a str, bot_name: &str) -> Result<&'a str, Refusal> {
     if text.is_empty() {
         return Err(Refusal::Empty);
     }
-    Ok(text)
+    Ok(Cleaned { text, asked })
+}
+
+/// Pictographs, dingbats, variation selectors and joiners: what emoji are made of.
+fn is_emoji(c: char) -> bool {
+    matches!(c, '\u{1F000}'..='\u{1FAFF}' | '\u{2600}'..='\u{27BF}' | '\u{FE0F}' | '\u{200D}')
 }
 
 /// Removes one leading mention: a Discord user mention `<@123>` / `<@!123>`, or
@@ -100,8 +122,15 @@ pub fn tokenize<'a>(text: &'a str, vocab: &Vocab, scratch: &mut String, out: &mu
         let separator = c.is_whitespace() || c == ',';
         match (start, separator) {
             (None, false) => start = Some(i),
-            (Some(s), true) => {
-                let (s, i) = unwrap(text, s, i);
+            (Some(raw_start), true) => {
+                let raw_end = i;
+                let (s, i) = unwrap(text, raw_start, i);
+                // "failed. How", "failed! how": sentence punctuation ending a word
+                // inside the message (the end of the message was trimmed already).
+                let i = s + text[s..i]
+                    .trim_end_matches(['.', '!', '?', '…'])
+                    .len()
+                    .max(1);
                 // "deny #42: reason", "lock prd: reason": a colon ending a word is
                 // punctuation of the sentence, a word of its own.
                 let colon = i - s > 1 && text[s..i].ends_with(':');
@@ -112,6 +141,8 @@ pub fn tokenize<'a>(text: &'a str, vocab: &Vocab, scratch: &mut String, out: &mu
                             text: &text[a..b],
                             start: a,
                             end: b,
+                            raw_start: if a == s { raw_start } else { a },
+                            raw_end: if b == i { raw_end } else { b },
                             sym: vocab.lookup(&text[a..b], scratch),
                         });
                     }
@@ -139,7 +170,8 @@ fn unwrap(text: &str, start: usize, end: usize) -> (usize, usize) {
 
 /// Removes politeness phrases ("please", "can you", "hey") from the start,
 /// longest first, as often as they repeat ("hey, can you please ...").
-pub fn strip_prefixes(tokens: &mut Vec<Token<'_>>, prefixes: &[Vec<Sym>]) {
+/// Returns how many words were removed.
+pub fn strip_prefixes(tokens: &mut Vec<Token<'_>>, prefixes: &[Vec<Sym>]) -> usize {
     let mut skip = 0;
     'front: loop {
         for phrase in prefixes {
@@ -153,11 +185,11 @@ pub fn strip_prefixes(tokens: &mut Vec<Token<'_>>, prefixes: &[Vec<Sym>]) {
         break;
     }
     tokens.drain(..skip);
+    skip
 }
 
-/// How many tokens remain once politeness ("please", "thanks", "now") is taken
-/// off the end. The caller decides whether to drop them: in a reason they may
-/// be meant.
+/// How many tokens remain once `suffixes` ("please", "thanks", "now") are taken
+/// off the end, as often as they repeat.
 pub fn without_suffixes(tokens: &[Token<'_>], suffixes: &[Vec<Sym>]) -> usize {
     let mut n = tokens.len();
     'back: loop {
@@ -193,20 +225,27 @@ mod tests {
             ("/status?!", "status"),
             ("  status …", "status"),
         ] {
-            assert_eq!(clean(raw, "switchyard").unwrap(), want, "{raw}");
+            assert_eq!(clean(raw, "switchyard").unwrap().text, want, "{raw}");
         }
     }
 
     #[test]
     fn a_name_that_only_starts_like_the_bot_is_kept() {
         assert_eq!(
-            clean("switchyards deploy", "switchyard").unwrap(),
+            clean("switchyards deploy", "switchyard").unwrap().text,
             "switchyards deploy"
         );
         assert_eq!(
-            clean("<@abc> deploy", "switchyard").unwrap(),
+            clean("<@abc> deploy", "switchyard").unwrap().text,
             "<@abc> deploy"
         );
+    }
+
+    #[test]
+    fn a_question_mark_at_the_end_is_remembered() {
+        assert!(clean("deploy 1.3.0 to dev?", "s").unwrap().asked);
+        assert!(clean("deploy 1.3.0 to dev ?!", "s").unwrap().asked);
+        assert!(!clean("deploy 1.3.0 to dev!", "s").unwrap().asked);
     }
 
     #[test]

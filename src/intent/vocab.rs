@@ -21,7 +21,7 @@ pub struct Vocab {
 impl Vocab {
     /// Numbers a word (lowercase), returning the existing number if known.
     pub fn intern(&mut self, word: &str) -> Sym {
-        let word = word.to_lowercase();
+        let word = word.to_ascii_lowercase();
         if let Some(&sym) = self.ids.get(&word) {
             return sym;
         }
@@ -39,13 +39,11 @@ impl Vocab {
     /// Looks a message word up, case-insensitively. `scratch` is reused between
     /// calls so that a lookup allocates nothing.
     pub fn lookup(&self, word: &str, scratch: &mut String) -> Sym {
+        // ASCII case folding only: Unicode folding would turn look-alikes such as
+        // the Kelvin sign (U+212A) into ASCII letters and accept "loc\u{212A} prd".
         scratch.clear();
-        if word.is_ascii() {
-            scratch.push_str(word);
-            scratch.make_ascii_lowercase();
-        } else {
-            scratch.extend(word.chars().flat_map(char::to_lowercase));
-        }
+        scratch.push_str(word);
+        scratch.make_ascii_lowercase();
         self.ids.get(scratch.as_str()).copied().unwrap_or(UNKNOWN)
     }
 

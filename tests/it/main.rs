@@ -9,6 +9,8 @@ mod parse_cli;
 mod phrasings;
 mod properties;
 mod seeds;
+mod simulator;
+mod store;
 
 use std::sync::OnceLock;
 

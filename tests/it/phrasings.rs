@@ -31,6 +31,9 @@ const ACCEPTED: &[(&str, &str)] = &[
     ("can you deploy 1.3.0 to tst please?", "deploy version=1.3.0 env=tst"),
     ("hey, could you please deploy 1.3.0 to staging, thanks", "deploy version=1.3.0 env=tst"),
     ("deploy \"1.3.0\" to prd", "deploy version=1.3.0 env=prd"),
+    ("hey @switchyard, deploy 1.3.0 to tst", "deploy version=1.3.0 env=tst"),
+    ("deploy 1.3.0 to prd \u{1f680}", "deploy version=1.3.0 env=prd"),
+    ("can you deploy 1.3.0 to dev?", "deploy version=1.3.0 env=dev"),
     ("deploy `1.3.0` to `prd`", "deploy version=1.3.0 env=prd"),
     ("`deploy 1.3.0 to prd`", "deploy version=1.3.0 env=prd"),
     // Flags and strategies.
@@ -47,6 +50,7 @@ const ACCEPTED: &[(&str, &str)] = &[
     ("deploy 1.3.0 to prd using canary --dry-run", "deploy version=1.3.0 env=prd strategy=canary dry_run"),
     ("deploy 1.3.0 to dev all at once", "deploy version=1.3.0 env=dev strategy=all-at-once"),
     ("deploy 1.3.0 to dev as a rolling update", "deploy version=1.3.0 env=dev strategy=rolling"),
+    ("deploy 1.3.0 to prd --strategy canary", "deploy version=1.3.0 env=prd strategy=canary"),
     // Versions: tags kept verbatim, a semantic version loses its `v`.
     ("ship main-a1b2c3d-20250823143022 to dev", "deploy version=main-a1b2c3d-20250823143022 env=dev"),
     ("deploy Main-ABC_1 to dev", "deploy version=Main-ABC_1 env=dev"),
@@ -74,6 +78,7 @@ const ACCEPTED: &[(&str, &str)] = &[
     ("undo the deployment on tst", "rollback env=tst"),
     ("rollback on prd", "rollback env=prd"),
     ("rollback prd to prev", "rollback env=prd"),
+    ("roll prd back", "rollback env=prd"),
     // Reading the state.
     ("status", "status"),
     ("status prd", "status env=prd"),
@@ -81,6 +86,10 @@ const ACCEPTED: &[(&str, &str)] = &[
     ("what's running on prod?", "status env=prd"),
     ("how is prd doing", "status env=prd"),
     ("how's prod doing", "status env=prd"),
+    ("what version is prd on", "status env=prd"),
+    ("show prd deploys", "history env=prd"),
+    ("last deployment on prd", "history env=prd limit=1"),
+    ("dora metrics for prd", "metrics env=prd"),
     ("history", "history"),
     ("show deployment history for prd", "history env=prd"),
     ("history prd last 3", "history env=prd limit=3"),
@@ -96,6 +105,7 @@ const ACCEPTED: &[(&str, &str)] = &[
     ("deny #42", "deny id=42"),
     ("deny #42: Friday freeze, try Monday", "deny id=42 reason=Friday freeze, try Monday"),
     ("deny #42 because we are busy right now", "deny id=42 reason=we are busy right now"),
+    ("deny #42 reason: tests are red", "deny id=42 reason=tests are red"),
     // Control of a running deployment.
     ("abort", "abort"),
     ("abort the deployment on prd", "abort env=prd"),
@@ -105,11 +115,18 @@ const ACCEPTED: &[(&str, &str)] = &[
     ("resume prd", "resume env=prd"),
     ("lock prd because incident 123", "lock env=prd reason=incident 123"),
     ("lock prd: quarter-end", "lock env=prd reason=quarter-end"),
+    ("lock prd because of INC-1234, thanks", "lock env=prd reason=INC-1234"),
+    ("lock prd because ask bob@here.com", "lock env=prd reason=ask bob@here.com"),
+    ("lock prd because \"quoted\" reason", "lock env=prd reason=\"quoted\" reason"),
     ("lock prd", "lock env=prd"),
     ("unlock prd", "unlock env=prd"),
     // Help and the rest.
     ("troubleshoot", "troubleshoot"),
     ("troubleshoot prd", "troubleshoot env=prd"),
+    ("Deployment failed \u{2014} how do I troubleshoot?", "troubleshoot"),
+    ("The deployment failed. How do I troubleshoot?", "troubleshoot"),
+    ("turn on 2fa", "mfa_enroll"),
+    ("how to deploy", "help topic=deploy"),
     ("mfa enroll", "mfa_enroll"),
     ("enroll mfa", "mfa_enroll"),
     ("help", "help"),
@@ -143,6 +160,13 @@ const REFUSED: &[(&str, &str)] = &[
     ("what's up", "I don't understand 'what's up'"),
     ("approve 4 2", "'2'"),
     ("sudo deploy 1.3.0 to prd", "not a command I know"),
+    ("continue to prd", "not a command I know"),
+    ("halp", "not a command I know"),
+    ("lock prd as well as tst", "I don't understand 'as well as tst'"),
+    // A command that changes something, asked as a question, is not an order.
+    ("deploy 1.3.0 to dev?", "reads as a question"),
+    ("approve #42?", "reads as a question"),
+    ("rollback prd??", "reads as a question"),
     ("rm -rf /", "not a command I know"),
     // Wrong values.
     ("deploy 1.3.0 to qa", "'qa' is not an environment"),
@@ -158,7 +182,9 @@ const REFUSED: &[(&str, &str)] = &[
     ("history last -3", "negative"),
     ("help fly", "no help on 'fly'"),
     ("rollback prd to 1.2.0-", "looks cut off"),
-    ("rollback prd to stable", "looks like a word"),
+    ("rollback prd to latest", "`latest` is not one"),
+    ("lock prd - until 5pm", "locks do not expire"),
+    ("lock prd: 2 hours", "locks do not expire"),
     ("deploy everything to dev", "looks like a word"),
     // Hostile: shell, paths, control characters, size, look-alikes, mentions.
     ("deploy 1.3.0; rm -rf / to prd", "not a valid version: ';'"),
@@ -176,7 +202,6 @@ const REFUSED: &[(&str, &str)] = &[
     ("d\u{435}ploy 1.3.0 to prd", "not a command I know"),
     ("deploy 1.3.0 to \u{440}rd", "is not an environment"),
     ("deploy \u{ff11}.3.0 to prd", "non-ASCII"),
-    ("deploy 1.3.0 to prd \u{1f680}", "I don't understand '\u{1f680}'"),
     ("@everyone deploy 1.3.0 to prd", "not a command I know"),
     ("@here rollback prd", "not a command I know"),
     ("deploy 1.3.0 to prd @here", "I don't understand '@\u{200B}here'"),
@@ -184,6 +209,10 @@ const REFUSED: &[(&str, &str)] = &[
     ("lock prd because @everyone", "cannot contain mentions"),
     ("deny #1 because <@&1> said so", "cannot contain mentions"),
     ("lock prd because \u{202E}dlrow", "invisible character U+202E"),
+    ("lock prd because \u{3164}", "invisible character U+3164"),
+    ("loc\u{212A} prd", "not a command I know"),
+    ("lock prd because fine\n> fake bot reply", "one line"),
+    ("lock prd because [runbook](https://evil.example)", "chat formatting"),
 ];
 
 fn expected(spec: &str, got: &Value) -> Value {
@@ -331,6 +360,10 @@ fn a_near_miss_gets_the_corrected_command_as_a_suggestion_never_a_guess() {
         ),
         ("rollbak prd", "rollback prd to the previous version"),
         (
+            "promote 1.3.0 form tst to prd",
+            "promote 1.3.0 from tst to prd",
+        ),
+        (
             "deploy 1.3.0 to prd using canry",
             "deploy 1.3.0 to prd using canary",
         ),
@@ -341,6 +374,14 @@ fn a_near_miss_gets_the_corrected_command_as_a_suggestion_never_a_guess() {
             Some(suggestion),
             "{typed}: {e:?}"
         );
+    }
+}
+
+#[test]
+fn an_ambiguous_or_short_near_miss_gets_no_suggestion() {
+    for typed in ["halp", "who deployed last", "shw status"] {
+        let e = parse_json(typed).expect_err(typed);
+        assert_eq!(e.did_you_mean, None, "{typed}: {e:?}");
     }
 }
 
