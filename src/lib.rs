@@ -13,10 +13,14 @@
 //!   roles, policy, rollout plans).
 //! - [`intent`]: the command grammar read from `intents/`, and text -> [`intent::Intent`].
 //! - [`render`]: every sentence the bot says, from the templates in `prompts/`.
+//! - [`rollout`]: the deployment engine: steps, analysis, automatic rollback,
+//!   crash recovery.
+//! - [`store`]: deployments, their journal, audit log, locks and MFA state (SQLite).
 
 pub mod clock;
 pub mod cloud;
 pub mod config;
 pub mod intent;
 pub mod render;
+pub mod rollout;
 pub mod store;

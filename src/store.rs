@@ -20,12 +20,15 @@ mod error;
 mod journal;
 mod locks;
 mod mfa;
+mod plans;
 pub mod report;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
+
+use crate::clock::Held;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
 pub use audit::AuditEntry;
@@ -71,18 +74,26 @@ impl Store {
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .connect_with(options)
+                .held()
                 .await
         } else {
             // WAL lets readers (history, status) proceed while the engine
             // writes; `synchronous` stays at sqlx's FULL so a committed journal
             // step survives a power cut, not only a process crash.
+            // No idle reaping or lifetime limit: the reaper's timers would wake
+            // a paused test clock for nothing.
             SqlitePoolOptions::new()
+                .max_connections(4)
+                .idle_timeout(None)
+                .max_lifetime(None)
                 .connect_with(options.journal_mode(SqliteJournalMode::Wal))
+                .held()
                 .await
         }
         .during(OP)?;
         sqlx::migrate!("./migrations")
             .run(&pool)
+            .held()
             .await
             .map_err(StoreError::Migrate)?;
         tracing::debug!(in_memory, "store opened");

@@ -8,14 +8,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Plans use the intent language's strategies, so a plan named in config and a
 /// strategy typed in chat are the same type.
 pub use crate::intent::Strategy;
 
 /// One rollout plan.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Plan {
     pub strategy: Strategy,
@@ -71,7 +71,7 @@ impl Plan {
 }
 
 /// What to do when a step saw too few requests to judge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Inconclusive {
     /// Keep watching until enough requests arrive (the step's bake time restarts).
@@ -83,7 +83,7 @@ pub enum Inconclusive {
 
 /// Thresholds that judge a step against the new colour's signals and the old
 /// colour's baseline. Any breach rolls back.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Analysis {
     /// Highest acceptable share of 5xx responses, in percent.

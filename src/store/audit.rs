@@ -3,6 +3,7 @@
 //! and they carry no secrets: callers write what was decided, not the TOTP code
 //! or token that decided it.
 
+use crate::clock::Held;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -45,6 +46,7 @@ impl Store {
         .bind(&entry.outcome)
         .bind(&entry.detail)
         .execute(&self.pool)
+        .held()
         .await
         .during(OP)?;
         Ok(())
@@ -62,6 +64,7 @@ impl Store {
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
+        .held()
         .await
         .during(OP)?;
         rows.iter().map(|row| from_row(row, OP)).collect()

@@ -7,6 +7,7 @@
 //! engine finishing, a user aborting) exactly one wins and the other gets
 //! [`StoreError::Finished`] naming the state that won.
 
+use crate::clock::Held;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -197,6 +198,7 @@ impl Store {
         .bind(new.live_colour.map(Colour::as_str))
         .bind(new.new_colour.map(Colour::as_str))
         .fetch_one(&self.pool)
+        .held()
         .await
         .during(OP)
     }
@@ -207,6 +209,7 @@ impl Store {
         let row = sqlx::query(select_deployments!("WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
+            .held()
             .await
             .during(OP)?;
         row.map(|row| from_row(&row, OP)).transpose()
@@ -222,6 +225,7 @@ impl Store {
             " ORDER BY id"
         ))
         .fetch_all(&self.pool)
+        .held()
         .await
         .during(OP)?;
         rows.iter().map(|row| from_row(row, OP)).collect()
@@ -238,6 +242,7 @@ impl Store {
         ))
         .bind(env)
         .fetch_optional(&self.pool)
+        .held()
         .await
         .during(OP)?;
         row.map(|row| from_row(&row, OP)).transpose()
@@ -267,6 +272,7 @@ impl Store {
         .bind(state.as_str())
         .bind(at)
         .execute(&self.pool)
+        .held()
         .await
         .during(OP)?;
         if done.rows_affected() == 1 {
@@ -307,6 +313,31 @@ impl Store {
         .bind(reason)
         .bind(at)
         .execute(&self.pool)
+        .held()
+        .await
+        .during(OP)?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(self.why_unchanged(id, OP).await)
+        }
+    }
+
+    /// Marks a succeeded deployment rolled back: the one change a finished row
+    /// may still take, because a success can be undone later (by the
+    /// post-deployment watch, or by a person's `rollback`). `finished_at` keeps
+    /// the time it finished; `reason` says why it was undone.
+    pub async fn revert_success(&self, id: i64, reason: &str, at: i64) -> Result<(), StoreError> {
+        const OP: &str = "rolling back a finished deployment";
+        let done = sqlx::query(
+            "UPDATE deployments SET state = 'rolled_back', reason = $2, state_changed_at = $3 \
+             WHERE id = $1 AND state = 'succeeded'",
+        )
+        .bind(id)
+        .bind(reason)
+        .bind(at)
+        .execute(&self.pool)
+        .held()
         .await
         .during(OP)?;
         if done.rows_affected() == 1 {
@@ -349,6 +380,7 @@ impl Store {
             .bind(before)
             .bind(after)
             .execute(&self.pool)
+            .held()
             .await
             .during(OP)?;
             if done.rows_affected() == 1 {
@@ -375,6 +407,7 @@ impl Store {
                 .bind(env)
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
+                .held()
                 .await
             }
             None => {
@@ -383,6 +416,7 @@ impl Store {
                 ))
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
+                .held()
                 .await
             }
         }
@@ -399,6 +433,7 @@ impl Store {
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
+        .held()
         .await
         .during(OP)?;
         rows.iter().map(|row| from_row(row, OP)).collect()

@@ -8,6 +8,7 @@
 //! step under a used number (two writers with different plans) or a step that is
 //! already done (its effect would happen twice) is refused.
 
+use crate::clock::Held;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -60,6 +61,7 @@ impl Store {
         .bind(text)
         .bind(at)
         .execute(&self.pool)
+        .held()
         .await;
         let inserted = match inserted {
             Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
@@ -106,6 +108,7 @@ impl Store {
         .bind(at)
         .bind(result)
         .execute(&self.pool)
+        .held()
         .await
         .during(OP)?;
         if done.rows_affected() == 1 || self.journal_entry(id, seq, OP).await?.is_some() {
@@ -124,6 +127,7 @@ impl Store {
         let rows = sqlx::query(&format!("{SELECT} WHERE deployment_id = $1 ORDER BY seq"))
             .bind(id)
             .fetch_all(&self.pool)
+            .held()
             .await
             .during(OP)?;
         rows.iter().map(|row| from_row(row, OP)).collect()
@@ -137,6 +141,7 @@ impl Store {
         ))
         .bind(id)
         .fetch_optional(&self.pool)
+        .held()
         .await
         .during(OP)?;
         row.map(|row| from_row(&row, OP)).transpose()
@@ -152,6 +157,7 @@ impl Store {
             .bind(id)
             .bind(i64::from(seq))
             .fetch_optional(&self.pool)
+            .held()
             .await
             .during(op)?;
         row.map(|row| from_row(&row, op)).transpose()

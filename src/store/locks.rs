@@ -3,6 +3,7 @@
 //! cannot both succeed. The store records locks; policy decides what a lock
 //! forbids.
 
+use crate::clock::Held;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -54,6 +55,7 @@ impl Store {
             .bind(reason)
             .bind(at)
             .execute(&self.pool)
+            .held()
             .await
             .during(OP)?;
             if inserted.rows_affected() == 1 {
@@ -74,6 +76,7 @@ impl Store {
         )
         .bind(env)
         .fetch_optional(&self.pool)
+        .held()
         .await
         .during(OP)?;
         row.map(|row| from_row(&row, OP)).transpose()
@@ -85,6 +88,7 @@ impl Store {
         let row = sqlx::query(&format!("{SELECT} WHERE env = $1"))
             .bind(env)
             .fetch_optional(&self.pool)
+            .held()
             .await
             .during(OP)?;
         row.map(|row| from_row(&row, OP)).transpose()
@@ -95,6 +99,7 @@ impl Store {
         const OP: &str = "listing locks";
         let rows = sqlx::query(&format!("{SELECT} ORDER BY env"))
             .fetch_all(&self.pool)
+            .held()
             .await
             .during(OP)?;
         rows.iter().map(|row| from_row(row, OP)).collect()

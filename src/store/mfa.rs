@@ -10,6 +10,7 @@
 //! Secrets arrive encrypted and text-encoded by the mfa module and are never
 //! printed: [`MfaState`]'s `Debug` hides them and it is not `Serialize`.
 
+use crate::clock::Held;
 use std::fmt;
 
 use sqlx::Row;
@@ -88,6 +89,7 @@ impl Store {
         ))
         .bind(user)
         .fetch_optional(&self.pool)
+        .held()
         .await
         .during(OP)?;
         row.map(|row| from_row(&row, OP)).transpose()
@@ -114,6 +116,7 @@ impl Store {
         .bind(i64::from(state.failures))
         .bind(state.locked_until)
         .execute(&self.pool)
+        .held()
         .await
         .during(OP)?;
         Ok(())
@@ -145,6 +148,7 @@ impl Store {
         .bind(i64::from(max))
         .bind(until)
         .fetch_one(&self.pool)
+        .held()
         .await
         .during(OP)?;
         from_row(&row, OP)
@@ -164,6 +168,7 @@ impl Store {
         .bind(user)
         .bind(step)
         .execute(&self.pool)
+        .held()
         .await
         .during(OP)?;
         if done.rows_affected() == 1 {

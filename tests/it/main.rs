@@ -8,6 +8,7 @@ mod help_golden;
 mod parse_cli;
 mod phrasings;
 mod properties;
+mod rollout;
 mod seeds;
 mod simulator;
 mod store;

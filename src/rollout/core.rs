@@ -1,0 +1,133 @@
+//! What every deployment task shares: the store, the cloud ports, the clock,
+//! the retry policy and the event channel, plus the registry of running tasks'
+//! control channels.
+//!
+//! Journal writes go through here so that a store failure is handled in one
+//! place: the engine cannot promise durability without its journal, so a write
+//! that fails is retried until it succeeds (and logged), rather than letting a
+//! side effect run unrecorded.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+
+use super::events::{Event, EventKind};
+use super::plan::Step;
+use super::retry::Retry;
+use super::runner::Control;
+use crate::clock::Clock;
+use crate::cloud::{Cloud, ServiceRef};
+use crate::store::{DeploymentState, Store, StoreError};
+
+pub(super) struct Core {
+    pub store: Store,
+    pub cloud: Cloud,
+    pub clock: Clock,
+    pub retry: Retry,
+    pub events: broadcast::Sender<Event>,
+    /// Control channels of the deployments this engine runs, by id.
+    pub controls: Mutex<HashMap<i64, (String, watch::Sender<Control>)>>,
+    /// Test hook: after this many journal writes every task stops dead, as if
+    /// the process were killed (see [`super::EngineOptions::crash_after_journal_writes`]).
+    pub crash_after: Option<usize>,
+    pub journal_writes: AtomicUsize,
+    /// Told when the test hook fires, so a test knows the "process" is dead.
+    pub crashed: tokio::sync::Notify,
+}
+
+impl Core {
+    pub fn emit(&self, deployment: i64, svc: &ServiceRef, kind: EventKind) {
+        tracing::info!(deployment, env = %svc.env, service = %svc.service, event = ?kind, "deployment event");
+        // No subscriber is fine: events are for people, the journal is the record.
+        let _ = self.events.send(Event {
+            deployment,
+            env: svc.env.clone(),
+            service: svc.service.clone(),
+            at_ms: self.clock.now_ms(),
+            kind,
+        });
+    }
+
+    pub async fn journal_begin(&self, id: i64, seq: usize, step: &Step) {
+        let value = serde_json::to_value(step).unwrap_or_default();
+        let at = self.clock.now_ms();
+        self.durably("journal begin", || {
+            self.store.journal_begin(id, seq as u32, &value, at)
+        })
+        .await;
+        self.count_write().await;
+    }
+
+    pub async fn journal_done(&self, id: i64, seq: usize, result: Option<&str>) {
+        let at = self.clock.now_ms();
+        self.durably("journal done", || {
+            self.store.journal_done(id, seq as u32, result, at)
+        })
+        .await;
+        self.count_write().await;
+    }
+
+    /// Records the final state. A deployment that had already succeeded (its
+    /// post-deployment watch rolled it back) is marked rolled back instead.
+    pub async fn finish(&self, id: i64, state: DeploymentState, reason: Option<&str>, at: i64) {
+        let already_succeeded = matches!(
+            self.store.deployment(id).await,
+            Ok(Some(d)) if d.state == DeploymentState::Succeeded
+        );
+        if already_succeeded && state != DeploymentState::Succeeded {
+            let reason = reason.unwrap_or("rolled back after it succeeded");
+            self.durably("undoing a success", || {
+                self.store.revert_success(id, reason, at)
+            })
+            .await;
+        } else {
+            self.durably("finishing a deployment", || {
+                self.store.finish(id, state, reason, at)
+            })
+            .await;
+        }
+    }
+
+    /// Retries a store write while the database is unavailable: nothing may happen
+    /// unrecorded. A refusal (the row is already final, a journal conflict) is
+    /// not retried: it means another writer got there first, which is logged.
+    async fn durably<F, Fut, T>(&self, what: &str, mut op: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match op().await {
+                Ok(_) => return,
+                Err(e @ (StoreError::Database { .. } | StoreError::Contended { .. })) => {
+                    tracing::error!(what, error = %e, "store write failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    tracing::warn!(what, error = %e, "store refused the write");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn count_write(&self) {
+        let n = self.journal_writes.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.crash_after.is_some_and(|limit| n >= limit) {
+            // The simulated kill -9: nothing after this write happens.
+            self.crashed.notify_waiters();
+            self.crashed.notify_one();
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Drops a finished deployment's control channel.
+    pub fn forget(&self, id: i64) {
+        self.controls.lock().expect("controls lock").remove(&id);
+    }
+}

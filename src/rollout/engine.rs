@@ -1,0 +1,577 @@
+//! The engine's front door: start a deployment, pause, resume or abort it, roll
+//! back a finished one, lock an environment, and recover what a previous
+//! process left mid-way.
+//!
+//! Checks that refuse a request (a lock, a deployment already running, a route
+//! split without an owner) happen here, before anything is written or moved. A
+//! started deployment runs in its own task ([`super::runner`]); dropping the
+//! engine stops every task at once, which is how the tests simulate `kill -9`.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use super::core::Core;
+use super::events::{Event, EventKind};
+use super::plan::{Step, script};
+use super::retry::Retry;
+use super::runner::{Control, Runner};
+use crate::clock::Clock;
+use crate::cloud::{Cloud, CloudError, Colour, ServiceRef, Weights};
+use crate::config::{Plan, Recovery};
+use crate::intent::Strategy;
+use crate::store::{Deployment, DeploymentState, LockOutcome, NewDeployment, Store, StoreError};
+
+/// A request to deploy one version of one service to one environment.
+#[derive(Debug, Clone)]
+pub struct DeployRequest {
+    pub svc: ServiceRef,
+    pub version: String,
+    pub strategy: Strategy,
+    pub plan: Plan,
+    pub requested_by: String,
+    pub approvers: Vec<String>,
+    pub emergency: bool,
+}
+
+/// Knobs beyond the configuration file.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    pub recovery: Recovery,
+    pub retry: Option<Retry>,
+    /// Test hook: every task stops dead after this many journal writes, as if
+    /// the process were killed there. Never set outside tests.
+    pub crash_after_journal_writes: Option<usize>,
+}
+
+/// Why the engine refused or could not do something. Each message is meant for
+/// the person who asked.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(
+        "{env} is busy: deployment #{id} of {version} is {state}; wait for it, or `abort {env}`"
+    )]
+    Busy {
+        env: String,
+        id: i64,
+        version: String,
+        state: String,
+    },
+    #[error("{env} is locked by {by}{}; `unlock {env}` first", reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Locked {
+        env: String,
+        by: String,
+        reason: Option<String>,
+    },
+    #[error("no deployment is running in {env}")]
+    NothingRunning { env: String },
+    #[error("nothing to roll back to in {env}: {why}")]
+    NoStandby { env: String, why: String },
+    #[error(
+        "the route of {svc} is split ({weights}) with no deployment running; roll it back or fix it by hand"
+    )]
+    SplitRoute { svc: ServiceRef, weights: Weights },
+    #[error("{svc} already runs {version}")]
+    SameVersion { svc: ServiceRef, version: String },
+    #[error("the store failed: {0}")]
+    Store(#[from] StoreError),
+    #[error("the cloud failed: {0}")]
+    Cloud(#[from] CloudError),
+}
+
+pub struct Engine {
+    core: Arc<Core>,
+    recovery: Recovery,
+    tasks: Mutex<HashMap<i64, JoinHandle<()>>>,
+    /// Held while a start checks and claims an environment, so two requests for
+    /// the same environment cannot both pass the "is it busy?" check.
+    starting: tokio::sync::Mutex<()>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        for (_, task) in self.tasks.lock().expect("tasks lock").drain() {
+            task.abort();
+        }
+    }
+}
+
+/// What a rollback of a finished deployment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolledBack {
+    pub deployment: i64,
+    pub from_version: String,
+    pub to_version: String,
+    pub colour: Colour,
+}
+
+impl Engine {
+    pub fn new(
+        store: Store,
+        cloud: Cloud,
+        clock: Clock,
+        retry: Retry,
+        options: EngineOptions,
+    ) -> Engine {
+        let (events, _) = broadcast::channel(1024);
+        Engine {
+            core: Arc::new(Core {
+                store,
+                cloud,
+                clock,
+                retry: options.retry.unwrap_or(retry),
+                events,
+                controls: Mutex::new(HashMap::new()),
+                crash_after: options.crash_after_journal_writes,
+                journal_writes: AtomicUsize::new(0),
+                crashed: tokio::sync::Notify::new(),
+            }),
+            recovery: options.recovery,
+            tasks: Mutex::new(HashMap::new()),
+            starting: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Every event of every deployment from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.core.events.subscribe()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.core.store
+    }
+
+    /// Checks the environment is free and unlocked, reads which colour is live,
+    /// records the deployment and starts its task. Returns its id.
+    pub async fn start(&self, req: DeployRequest) -> Result<i64, EngineError> {
+        let _claim = self.starting.lock().await;
+        let core = &self.core;
+        let env = req.svc.env.clone();
+        if let Some(lock) = core.store.lock_of(&env).await? {
+            return Err(EngineError::Locked {
+                env,
+                by: lock.locked_by,
+                reason: lock.reason,
+            });
+        }
+        if let Some(d) = core.store.active_in(&env).await? {
+            return Err(EngineError::Busy {
+                env,
+                id: d.id,
+                version: d.version,
+                state: d.state.as_str().to_string(),
+            });
+        }
+        let weights = core
+            .retry
+            .run("reading weights", || core.cloud.traffic.weights(&req.svc))
+            .await?;
+        let live = weights.whole().ok_or_else(|| EngineError::SplitRoute {
+            svc: req.svc.clone(),
+            weights,
+        })?;
+        let previous = core
+            .retry
+            .run("reading readiness", || {
+                core.cloud.compute.readiness(&req.svc, live)
+            })
+            .await?
+            .version;
+        if previous.as_deref() == Some(req.version.as_str()) {
+            return Err(EngineError::SameVersion {
+                svc: req.svc.clone(),
+                version: req.version.clone(),
+            });
+        }
+        let steps = script(req.strategy, &req.plan, live, &req.version);
+        let new = match req.strategy {
+            Strategy::Rolling => live,
+            _ => live.other(),
+        };
+        let at = core.clock.now_ms();
+        let id = core
+            .store
+            .create_deployment(&NewDeployment {
+                env: env.clone(),
+                service: req.svc.service.clone(),
+                version: req.version.clone(),
+                previous_version: previous.clone(),
+                strategy: req.strategy,
+                requested_by: req.requested_by.clone(),
+                approvers: req.approvers.clone(),
+                emergency: req.emergency,
+                live_colour: Some(live),
+                new_colour: Some(new),
+                created_at: at,
+            })
+            .await?;
+        let plan_json = serde_json::to_value(&req.plan).unwrap_or_default();
+        let script_json = serde_json::to_value(&steps).unwrap_or_default();
+        core.store.save_plan(id, &plan_json, &script_json).await?;
+        core.store.start(id, at).await?;
+        core.emit(
+            id,
+            &req.svc,
+            EventKind::Started {
+                version: req.version.clone(),
+                previous: previous.clone(),
+                strategy: req.strategy.as_str().to_string(),
+                new_colour: new,
+            },
+        );
+        let runner = self.runner(
+            id,
+            req.svc,
+            req.strategy,
+            req.plan,
+            steps,
+            new,
+            live,
+            previous,
+            at,
+            Control::Run,
+        );
+        self.spawn(id, runner, 0);
+        Ok(id)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn runner(
+        &self,
+        id: i64,
+        svc: ServiceRef,
+        strategy: Strategy,
+        plan: Plan,
+        steps: Vec<Step>,
+        new: Colour,
+        stable: Colour,
+        previous: Option<String>,
+        started_ms: i64,
+        control: Control,
+    ) -> Runner {
+        let (tx, rx) = watch::channel(control);
+        self.core
+            .controls
+            .lock()
+            .expect("controls lock")
+            .insert(id, (svc.env.clone(), tx));
+        let rollback_seq = steps.len();
+        Runner {
+            core: self.core.clone(),
+            id,
+            svc,
+            strategy,
+            plan,
+            steps,
+            new,
+            stable,
+            previous,
+            control: rx,
+            baseline: None,
+            rollback_seq,
+            started_ms,
+        }
+    }
+
+    fn spawn(&self, id: i64, runner: Runner, from: usize) {
+        let task = tokio::spawn(runner.run(from));
+        self.tasks.lock().expect("tasks lock").insert(id, task);
+    }
+
+    fn send(&self, env: &str, control: Control) -> Result<i64, EngineError> {
+        let controls = self.core.controls.lock().expect("controls lock");
+        let (id, (_, tx)) = controls
+            .iter()
+            .find(|(_, (e, _))| e == env)
+            .ok_or_else(|| EngineError::NothingRunning {
+                env: env.to_string(),
+            })?;
+        tx.send_replace(control);
+        Ok(*id)
+    }
+
+    /// Holds the running deployment in `env` at its current weights.
+    pub async fn pause(&self, env: &str) -> Result<i64, EngineError> {
+        let id = self.send(env, Control::Pause)?;
+        self.core
+            .store
+            .set_state(id, DeploymentState::Paused, self.core.clock.now_ms())
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn resume(&self, env: &str) -> Result<i64, EngineError> {
+        let id = self.send(env, Control::Run)?;
+        self.core
+            .store
+            .set_state(id, DeploymentState::Running, self.core.clock.now_ms())
+            .await?;
+        Ok(id)
+    }
+
+    /// Rolls the running deployment in `env` back now.
+    pub async fn abort(&self, env: &str, by: &str) -> Result<i64, EngineError> {
+        self.send(env, Control::Abort(by.to_string()))
+    }
+
+    /// Resolves when the crash test hook has fired (see
+    /// [`EngineOptions::crash_after_journal_writes`]).
+    pub async fn crashed(&self) {
+        self.core.crashed.notified().await;
+    }
+
+    /// Waits until deployment `id`'s task has ended (finished, rolled back, or
+    /// stopped by a simulated crash). For tests and the CLI.
+    pub async fn wait(&self, id: i64) {
+        let task = self.tasks.lock().expect("tasks lock").remove(&id);
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    /// Rolls back the last successful deployment in `env` of `service`: traffic
+    /// moves at once to the standby colour, which still runs the previous version.
+    pub async fn rollback(&self, svc: &ServiceRef, by: &str) -> Result<RolledBack, EngineError> {
+        let _claim = self.starting.lock().await;
+        let core = &self.core;
+        let env = svc.env.clone();
+        if let Some(d) = core.store.active_in(&env).await? {
+            return Err(EngineError::Busy {
+                env,
+                id: d.id,
+                version: d.version,
+                state: d.state.as_str().to_string(),
+            });
+        }
+        let last = core
+            .store
+            .history(Some(&env), 50)
+            .await?
+            .into_iter()
+            .find(|d| d.service == svc.service && d.state == DeploymentState::Succeeded)
+            .ok_or_else(|| EngineError::NoStandby {
+                env: env.clone(),
+                why: "no successful deployment on record".into(),
+            })?;
+        let weights = core
+            .retry
+            .run("reading weights", || core.cloud.traffic.weights(svc))
+            .await?;
+        let live = weights.whole().ok_or(EngineError::SplitRoute {
+            svc: svc.clone(),
+            weights,
+        })?;
+        let standby = live.other();
+        let ready = core
+            .retry
+            .run("reading readiness", || {
+                core.cloud.compute.readiness(svc, standby)
+            })
+            .await?;
+        let to_version = ready
+            .version
+            .clone()
+            .filter(|_| ready.is_ready())
+            .ok_or_else(|| EngineError::NoStandby {
+                env: env.clone(),
+                why: format!("the standby colour ({standby}) is not running and ready"),
+            })?;
+        core.retry
+            .set_weights(core.cloud.traffic.as_ref(), svc, Weights::all(standby))
+            .await?;
+        let at = core.clock.now_ms();
+        let reason = format!("rolled back by {by}");
+        core.store.revert_success(last.id, &reason, at).await?;
+        core.emit(
+            last.id,
+            svc,
+            EventKind::WeightsChanged {
+                weights: Weights::all(standby),
+            },
+        );
+        core.emit(
+            last.id,
+            svc,
+            EventKind::Finished {
+                state: DeploymentState::RolledBack,
+                duration_ms: at - last.started_at.unwrap_or(last.created_at),
+                reason: Some(reason),
+            },
+        );
+        Ok(RolledBack {
+            deployment: last.id,
+            from_version: last.version,
+            to_version,
+            colour: standby,
+        })
+    }
+
+    /// Refuses deployments to `env` until unlocked.
+    pub async fn lock(
+        &self,
+        env: &str,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<LockOutcome, EngineError> {
+        Ok(self
+            .core
+            .store
+            .lock(env, by, reason, self.core.clock.now_ms())
+            .await?)
+    }
+
+    pub async fn unlock(&self, env: &str) -> Result<bool, EngineError> {
+        Ok(self.core.store.unlock(env).await?.is_some())
+    }
+
+    /// Takes over what a previous process left unfinished: each deployment either
+    /// resumes from its first step not done (when the policy allows and the new
+    /// colour is provably healthy) or rolls back. Returns the ids it took over.
+    pub async fn recover(&self) -> Result<Vec<i64>, EngineError> {
+        let mut taken = Vec::new();
+        for d in self.core.store.unfinished().await? {
+            self.recover_one(&d).await?;
+            taken.push(d.id);
+        }
+        Ok(taken)
+    }
+
+    async fn recover_one(&self, d: &Deployment) -> Result<(), EngineError> {
+        let core = &self.core;
+        let svc = ServiceRef::new(&d.env, &d.service);
+        // A deployment without a saved plan never took a step: nothing to resume.
+        let (plan, steps) = core.store.plan(d.id).await?.unwrap_or_default();
+        let plan: Plan = serde_json::from_value(plan).unwrap_or_default();
+        let steps: Vec<Step> = serde_json::from_value(steps).unwrap_or_default();
+        let journal = core.store.journal(d.id).await?;
+        let next = (0..steps.len())
+            .find(|seq| {
+                !journal
+                    .iter()
+                    .any(|j| j.seq as usize == *seq && j.is_done())
+            })
+            .unwrap_or(steps.len());
+        let rollback_begun = journal.iter().any(|j| j.seq as usize >= steps.len());
+        let rollback_seq = journal
+            .iter()
+            .map(|j| j.seq as usize + 1)
+            .max()
+            .unwrap_or(0)
+            .max(steps.len());
+        let strategy = d.strategy;
+        let new = d.new_colour.unwrap_or(Colour::Green);
+        let stable = if strategy == Strategy::Rolling {
+            new
+        } else {
+            new.other()
+        };
+
+        let proof = if rollback_begun || self.recovery == Recovery::Rollback {
+            Err("the recovery policy is to roll back".to_string())
+        } else {
+            self.prove_healthy(&svc, new, &plan).await
+        };
+        let control = if d.state == DeploymentState::Paused {
+            Control::Pause
+        } else {
+            Control::Run
+        };
+        let mut runner = self.runner(
+            d.id,
+            svc.clone(),
+            strategy,
+            plan,
+            steps,
+            new,
+            stable,
+            d.previous_version.clone(),
+            d.started_at.unwrap_or(d.created_at),
+            control,
+        );
+        runner.rollback_seq = rollback_seq;
+        match proof {
+            Ok(detail) => {
+                core.emit(
+                    d.id,
+                    &svc,
+                    EventKind::Recovered {
+                        resumed: true,
+                        detail,
+                    },
+                );
+                self.spawn(d.id, runner, next);
+            }
+            Err(why) => {
+                core.emit(
+                    d.id,
+                    &svc,
+                    EventKind::Recovered {
+                        resumed: false,
+                        detail: why.clone(),
+                    },
+                );
+                let task = tokio::spawn(async move {
+                    let reason =
+                        format!("the engine restarted mid-deployment and rolled back: {why}");
+                    runner
+                        .rollback(DeploymentState::RolledBack, reason, None)
+                        .await;
+                    runner.core.forget(runner.id);
+                });
+                self.tasks.lock().expect("tasks lock").insert(d.id, task);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the new colour can be vouched for after a restart: all tasks
+    /// ready, and, if it carries traffic, a judgement of its signals passes now.
+    async fn prove_healthy(
+        &self,
+        svc: &ServiceRef,
+        new: Colour,
+        plan: &Plan,
+    ) -> Result<String, String> {
+        let core = &self.core;
+        let r = core
+            .retry
+            .run("reading readiness", || {
+                core.cloud.compute.readiness(svc, new)
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        if !r.is_ready() {
+            return Err(format!(
+                "{new} has {}/{} healthy tasks",
+                r.healthy, r.desired
+            ));
+        }
+        let weights = core
+            .retry
+            .run("reading weights", || core.cloud.traffic.weights(svc))
+            .await
+            .map_err(|e| e.to_string())?;
+        if weights.of(new) == 0 {
+            return Ok(format!("{new} is ready and carries no traffic yet"));
+        }
+        let sample = core
+            .retry
+            .run("reading signals", || {
+                core.cloud.signals.sample(svc, new, plan.analysis.window())
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        match super::analysis::judge(&sample, None, &plan.analysis) {
+            super::analysis::Verdict::Pass { .. } => {
+                Ok(format!("{new} is ready and healthy at {weights}"))
+            }
+            super::analysis::Verdict::Fail { breach, .. } => Err(breach.to_string()),
+            super::analysis::Verdict::Inconclusive { .. } => {
+                Err("too few requests to judge the new colour".into())
+            }
+        }
+    }
+}

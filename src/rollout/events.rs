@@ -1,0 +1,66 @@
+//! What the engine tells the world while it works: typed events on a broadcast
+//! channel. Chat adapters render them, notifications forward them, tests read
+//! them in order. Events are for people; the journal in the store is what the
+//! engine itself trusts after a crash.
+
+use serde::{Deserialize, Serialize};
+
+use super::analysis::{Breach, Verdict};
+use crate::cloud::{Colour, Weights};
+use crate::store::DeploymentState;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub deployment: i64,
+    pub env: String,
+    pub service: String,
+    /// Wall-clock milliseconds (see [`crate::clock::Clock`]).
+    pub at_ms: i64,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    Started {
+        version: String,
+        previous: Option<String>,
+        strategy: String,
+        new_colour: Colour,
+    },
+    PhaseStarted {
+        phase: String,
+    },
+    Deployed {
+        colour: Colour,
+        version: String,
+    },
+    Ready {
+        colour: Colour,
+        healthy: u32,
+        desired: u32,
+    },
+    WeightsChanged {
+        weights: Weights,
+    },
+    Analysis {
+        percent: u8,
+        verdict: Verdict,
+    },
+    Paused,
+    Resumed,
+    RollingBack {
+        reason: String,
+        breach: Option<Breach>,
+    },
+    /// The engine restarted and found this deployment mid-way.
+    Recovered {
+        resumed: bool,
+        detail: String,
+    },
+    Finished {
+        state: DeploymentState,
+        duration_ms: i64,
+        reason: Option<String>,
+    },
+}
