@@ -157,14 +157,7 @@ impl Engine {
                 reason: lock.reason,
             });
         }
-        if let Some(d) = core.store.active_in(&env).await? {
-            return Err(EngineError::Busy {
-                env,
-                id: d.id,
-                version: d.version,
-                state: d.state.as_str().to_string(),
-            });
-        }
+        self.ensure_idle(&env).await?;
         let weights = core
             .retry
             .run("reading weights", || core.cloud.traffic.weights(&req.svc))
@@ -236,6 +229,19 @@ impl Engine {
         );
         self.spawn(id, runner, 0);
         Ok(id)
+    }
+
+    /// Refuses when a deployment is already under way in `env`.
+    async fn ensure_idle(&self, env: &str) -> Result<(), EngineError> {
+        match self.core.store.active_in(env).await? {
+            Some(d) => Err(EngineError::Busy {
+                env: env.to_string(),
+                id: d.id,
+                version: d.version,
+                state: d.state.as_str().to_string(),
+            }),
+            None => Ok(()),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -338,14 +344,7 @@ impl Engine {
         let _claim = self.starting.lock().await;
         let core = &self.core;
         let env = svc.env.clone();
-        if let Some(d) = core.store.active_in(&env).await? {
-            return Err(EngineError::Busy {
-                env,
-                id: d.id,
-                version: d.version,
-                state: d.state.as_str().to_string(),
-            });
-        }
+        self.ensure_idle(&env).await?;
         let last = core
             .store
             .history(Some(&env), 50)

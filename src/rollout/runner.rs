@@ -17,8 +17,9 @@ use super::analysis::{Breach, Metric, Verdict, judge};
 use super::core::Core;
 use super::events::EventKind;
 use super::plan::Step;
+use crate::cloud::Readiness;
 use crate::cloud::{CloudError, Colour, Sample, ServiceRef, Weights};
-use crate::config::{Inconclusive, Plan};
+use crate::config::{Analysis, Inconclusive, Plan};
 use crate::intent::Strategy;
 use crate::store::DeploymentState;
 
@@ -188,13 +189,6 @@ impl Runner {
                     core.cloud.compute.readiness(&self.svc, colour)
                 })
                 .await?;
-            if r.restarts > analysis.max_restarts {
-                return Err(breach(
-                    Metric::Restarts,
-                    r.restarts as f64,
-                    analysis.max_restarts as f64,
-                ));
-            }
             if r.is_ready() {
                 self.emit(EventKind::Ready {
                     colour,
@@ -203,18 +197,9 @@ impl Runner {
                 });
                 return Ok(format!("{}/{} healthy", r.healthy, r.desired));
             }
-            if r.running >= r.desired && r.desired > 0 {
-                let since = *running_since.get_or_insert_with(Instant::now);
-                if since.elapsed() > analysis.unhealthy_limit {
-                    return Err(breach(
-                        Metric::Unhealthy,
-                        since.elapsed().as_secs_f64(),
-                        analysis.unhealthy_limit.as_secs_f64(),
-                    ));
-                }
-            } else {
-                running_since = None;
-            }
+            // Tasks that run but fail their health checks, for too long.
+            let failing = r.running >= r.desired && r.desired > 0;
+            task_trouble(&analysis, &r, failing, &mut running_since)?;
             if started.elapsed() > analysis.ready_timeout {
                 return Err(breach(
                     Metric::NotReady,
@@ -253,25 +238,7 @@ impl Runner {
                     core.cloud.compute.readiness(&self.svc, self.new)
                 })
                 .await?;
-            if r.restarts > analysis.max_restarts {
-                return Err(breach(
-                    Metric::Restarts,
-                    r.restarts as f64,
-                    analysis.max_restarts as f64,
-                ));
-            }
-            if r.healthy < r.desired {
-                let since = *unhealthy_since.get_or_insert_with(Instant::now);
-                if since.elapsed() > analysis.unhealthy_limit {
-                    return Err(breach(
-                        Metric::Unhealthy,
-                        since.elapsed().as_secs_f64(),
-                        analysis.unhealthy_limit.as_secs_f64(),
-                    ));
-                }
-            } else {
-                unhealthy_since = None;
-            }
+            task_trouble(&analysis, &r, r.healthy < r.desired, &mut unhealthy_since)?;
 
             let window = analysis.window();
             let sample = core
@@ -444,6 +411,37 @@ impl Runner {
     fn emit(&self, kind: EventKind) {
         self.core.emit(self.id, &self.svc, kind);
     }
+}
+
+/// Crash loops, and health checks failing for longer than the plan allows, from
+/// one readiness reading. `failing` says whether this reading counts as
+/// unhealthy; `since` remembers when that began.
+fn task_trouble(
+    analysis: &Analysis,
+    r: &Readiness,
+    failing: bool,
+    since: &mut Option<Instant>,
+) -> Result<(), Stop> {
+    if r.restarts > analysis.max_restarts {
+        return Err(breach(
+            Metric::Restarts,
+            r.restarts as f64,
+            analysis.max_restarts as f64,
+        ));
+    }
+    if !failing {
+        *since = None;
+        return Ok(());
+    }
+    let began = *since.get_or_insert_with(Instant::now);
+    if began.elapsed() > analysis.unhealthy_limit {
+        return Err(breach(
+            Metric::Unhealthy,
+            began.elapsed().as_secs_f64(),
+            analysis.unhealthy_limit.as_secs_f64(),
+        ));
+    }
+    Ok(())
 }
 
 fn breach(metric: Metric, value: f64, threshold: f64) -> Stop {

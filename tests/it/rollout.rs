@@ -621,3 +621,38 @@ async fn the_post_deployment_watch_rolls_back_a_late_failure_on_its_own() {
     assert!(d.reason.unwrap().contains("error rate"));
     assert_eq!(w.weights(), Weights::all(Colour::Blue));
 }
+
+/// Starts a deployment under `fault` and returns the recorded reason.
+async fn rolled_back_under(fault: Fault) -> String {
+    let w = world().await;
+    w.sim.set_fault("prd", fault).unwrap();
+    let engine = w.engine(EngineOptions::default());
+    let id = engine.start(w.request("1.3.0")).await.unwrap();
+    engine.wait(id).await;
+    let d = w.store.deployment(id).await.unwrap().unwrap();
+    assert_eq!(d.state, DeploymentState::RolledBack);
+    assert_eq!(w.weights(), Weights::all(Colour::Blue), "no traffic ever reached the sick colour");
+    d.reason.unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn crash_looping_tasks_roll_back_before_any_traffic_moves() {
+    let reason = rolled_back_under(Fault {
+        crash_loop: true,
+        version: Some("1.3.0".into()),
+        ..Fault::default()
+    })
+    .await;
+    assert!(reason.contains("crash loop"), "{reason}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn tasks_failing_health_checks_for_two_minutes_roll_back() {
+    let reason = rolled_back_under(Fault {
+        never_healthy: true,
+        version: Some("1.3.0".into()),
+        ..Fault::default()
+    })
+    .await;
+    assert!(reason.starts_with("health checks failing for"), "{reason}");
+}
