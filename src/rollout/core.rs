@@ -20,7 +20,7 @@ use super::retry::Retry;
 use super::runner::Control;
 use crate::clock::Clock;
 use crate::cloud::{Cloud, ServiceRef};
-use crate::store::{DeploymentState, Store, StoreError};
+use crate::store::{AuditEntry, DeploymentState, Store, StoreError};
 
 pub(super) struct Core {
     pub store: Store,
@@ -70,13 +70,37 @@ impl Core {
         self.count_write().await;
     }
 
-    /// Records the final state. A deployment that had already succeeded (its
-    /// post-deployment watch rolled it back) is marked rolled back instead.
+    /// Appends a command or decision to the audit log.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        env: &str,
+        deployment: Option<i64>,
+        outcome: &str,
+        detail: Option<&str>,
+    ) {
+        let entry = AuditEntry {
+            at: self.clock.now_ms(),
+            actor: actor.to_string(),
+            channel: None,
+            action: action.to_string(),
+            env: Some(env.to_string()),
+            deployment_id: deployment,
+            outcome: outcome.to_string(),
+            detail: detail.map(str::to_string),
+        };
+        self.durably("writing the audit log", || self.store.audit(&entry))
+            .await;
+    }
+
+    /// Records the final state, and the decision in the audit log. A deployment
+    /// that had already succeeded (its post-deployment watch rolled it back) is
+    /// marked rolled back instead.
     pub async fn finish(&self, id: i64, state: DeploymentState, reason: Option<&str>, at: i64) {
-        let already_succeeded = matches!(
-            self.store.deployment(id).await,
-            Ok(Some(d)) if d.state == DeploymentState::Succeeded
-        );
+        let before = self.store.deployment(id).await.ok().flatten();
+        let env = before.as_ref().map(|d| d.env.clone()).unwrap_or_default();
+        let already_succeeded = before.is_some_and(|d| d.state == DeploymentState::Succeeded);
         if already_succeeded && state != DeploymentState::Succeeded {
             let reason = reason.unwrap_or("rolled back after it succeeded");
             self.durably("undoing a success", || {
@@ -89,6 +113,13 @@ impl Core {
             })
             .await;
         }
+        let action = match state {
+            DeploymentState::Succeeded => "finish",
+            DeploymentState::Aborted => "abort",
+            _ => "auto_rollback",
+        };
+        self.audit("switchyard", action, &env, Some(id), state.as_str(), reason)
+            .await;
     }
 
     /// Retries a store write while the database is unavailable: nothing may happen

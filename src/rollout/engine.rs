@@ -205,6 +205,15 @@ impl Engine {
         let script_json = serde_json::to_value(&steps).unwrap_or_default();
         core.store.save_plan(id, &plan_json, &script_json).await?;
         core.store.start(id, at).await?;
+        core.audit(
+            &req.requested_by,
+            "deploy",
+            &env,
+            Some(id),
+            "started",
+            Some(&req.version),
+        )
+        .await;
         core.emit(
             id,
             &req.svc,
@@ -384,6 +393,15 @@ impl Engine {
         let at = core.clock.now_ms();
         let reason = format!("rolled back by {by}");
         core.store.revert_success(last.id, &reason, at).await?;
+        core.audit(
+            by,
+            "rollback",
+            &env,
+            Some(last.id),
+            "rolled_back",
+            Some(&to_version),
+        )
+        .await;
         core.emit(
             last.id,
             svc,
@@ -415,15 +433,26 @@ impl Engine {
         by: &str,
         reason: Option<&str>,
     ) -> Result<LockOutcome, EngineError> {
-        Ok(self
+        let outcome = self
             .core
             .store
             .lock(env, by, reason, self.core.clock.now_ms())
-            .await?)
+            .await?;
+        let result = if matches!(outcome, LockOutcome::Locked) {
+            "locked"
+        } else {
+            "already_locked"
+        };
+        self.core.audit(by, "lock", env, None, result, reason).await;
+        Ok(outcome)
     }
 
-    pub async fn unlock(&self, env: &str) -> Result<bool, EngineError> {
-        Ok(self.core.store.unlock(env).await?.is_some())
+    /// Allows deployments to `env` again; false when it was not locked.
+    pub async fn unlock(&self, env: &str, by: &str) -> Result<bool, EngineError> {
+        let removed = self.core.store.unlock(env).await?.is_some();
+        let result = if removed { "unlocked" } else { "not_locked" };
+        self.core.audit(by, "unlock", env, None, result, None).await;
+        Ok(removed)
     }
 
     /// Takes over what a previous process left unfinished: each deployment either
@@ -493,6 +522,15 @@ impl Engine {
         runner.rollback_seq = rollback_seq;
         match proof {
             Ok(detail) => {
+                core.audit(
+                    "switchyard",
+                    "recover",
+                    &d.env,
+                    Some(d.id),
+                    "resumed",
+                    Some(&detail),
+                )
+                .await;
                 core.emit(
                     d.id,
                     &svc,
@@ -504,6 +542,15 @@ impl Engine {
                 self.spawn(d.id, runner, next);
             }
             Err(why) => {
+                core.audit(
+                    "switchyard",
+                    "recover",
+                    &d.env,
+                    Some(d.id),
+                    "rolling_back",
+                    Some(&why),
+                )
+                .await;
                 core.emit(
                     d.id,
                     &svc,

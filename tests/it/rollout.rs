@@ -495,12 +495,32 @@ async fn a_second_deployment_to_a_busy_or_locked_environment_is_refused_with_the
         locked.to_string(),
         "prd is locked by dave (quarter-end freeze); `unlock prd` first"
     );
-    assert!(engine.unlock("prd").await.unwrap());
+    assert!(engine.unlock("prd", "dave").await.unwrap());
     let next = engine.start(w.request("1.4.0")).await.unwrap();
     engine.wait(next).await;
     assert_eq!(
         w.store.deployment(next).await.unwrap().unwrap().state,
         DeploymentState::Succeeded
+    );
+    let audit: Vec<String> = w
+        .store
+        .audit_log(20)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| format!("{} {} {}", a.actor, a.action, a.outcome))
+        .collect();
+    let expected = [
+        "alice deploy started",
+        "switchyard finish succeeded",
+        "dave lock locked",
+        "dave unlock unlocked",
+        "alice deploy started",
+        "switchyard finish succeeded",
+    ];
+    assert_eq!(
+        audit, expected,
+        "every command and decision is in the audit log"
     );
 }
 
@@ -631,7 +651,11 @@ async fn rolled_back_under(fault: Fault) -> String {
     engine.wait(id).await;
     let d = w.store.deployment(id).await.unwrap().unwrap();
     assert_eq!(d.state, DeploymentState::RolledBack);
-    assert_eq!(w.weights(), Weights::all(Colour::Blue), "no traffic ever reached the sick colour");
+    assert_eq!(
+        w.weights(),
+        Weights::all(Colour::Blue),
+        "no traffic ever reached the sick colour"
+    );
     d.reason.unwrap()
 }
 
