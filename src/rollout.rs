@@ -21,7 +21,7 @@ pub mod retry;
 mod runner;
 
 pub use analysis::{Breach, Metric, Verdict};
-pub use engine::{DeployRequest, Engine, EngineError, EngineOptions, RolledBack};
+pub use engine::{DeployRequest, Engine, EngineError, EngineOptions, Prepared, RolledBack};
 pub use events::{Event, EventKind};
 pub use plan::Step;
 pub use retry::Retry;

@@ -74,6 +74,8 @@ pub enum EngineError {
         "the route of {svc} is split ({weights}) with no deployment running; roll it back or fix it by hand"
     )]
     SplitRoute { svc: ServiceRef, weights: Weights },
+    #[error("the deployment did not start: {why}")]
+    Changed { why: String },
     #[error("{svc} already runs {version}")]
     SameVersion { svc: ServiceRef, version: String },
     #[error("the store failed: {0}")]
@@ -97,6 +99,16 @@ impl Drop for Engine {
             task.abort();
         }
     }
+}
+
+/// A deployment recorded and holding its environment, not yet started.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub id: i64,
+    pub req: DeployRequest,
+    pub live: Colour,
+    pub new: Colour,
+    pub previous: Option<String>,
 }
 
 /// What a rollback of a finished deployment did.
@@ -147,6 +159,17 @@ impl Engine {
     /// Checks the environment is free and unlocked, reads which colour is live,
     /// records the deployment and starts its task. Returns its id.
     pub async fn start(&self, req: DeployRequest) -> Result<i64, EngineError> {
+        let prepared = self.prepare(req).await?;
+        let id = prepared.id;
+        self.launch(prepared).await?;
+        Ok(id)
+    }
+
+    /// Claims the environment for a deployment that still waits for something
+    /// (approvals, a wait timer): checks it is free and unlocked, reads the live
+    /// colour and records the deployment as pending. Nothing moves until
+    /// [`Engine::launch`]; [`Engine::cancel`] gives the environment back.
+    pub async fn prepare(&self, req: DeployRequest) -> Result<Prepared, EngineError> {
         let _claim = self.starting.lock().await;
         let core = &self.core;
         let env = req.svc.env.clone();
@@ -158,33 +181,17 @@ impl Engine {
             });
         }
         self.ensure_idle(&env).await?;
-        let weights = core
-            .retry
-            .run("reading weights", || core.cloud.traffic.weights(&req.svc))
-            .await?;
-        let live = weights.whole().ok_or_else(|| EngineError::SplitRoute {
-            svc: req.svc.clone(),
-            weights,
-        })?;
-        let previous = core
-            .retry
-            .run("reading readiness", || {
-                core.cloud.compute.readiness(&req.svc, live)
-            })
-            .await?
-            .version;
+        let (live, previous) = self.live_colour(&req.svc).await?;
         if previous.as_deref() == Some(req.version.as_str()) {
             return Err(EngineError::SameVersion {
                 svc: req.svc.clone(),
                 version: req.version.clone(),
             });
         }
-        let steps = script(req.strategy, &req.plan, live, &req.version);
         let new = match req.strategy {
             Strategy::Rolling => live,
             _ => live.other(),
         };
-        let at = core.clock.now_ms();
         let id = core
             .store
             .create_deployment(&NewDeployment {
@@ -198,13 +205,58 @@ impl Engine {
                 emergency: req.emergency,
                 live_colour: Some(live),
                 new_colour: Some(new),
-                created_at: at,
+                created_at: core.clock.now_ms(),
             })
             .await?;
+        core.audit(
+            &req.requested_by,
+            "deploy",
+            &env,
+            Some(id),
+            "requested",
+            Some(&req.version),
+        )
+        .await;
+        Ok(Prepared {
+            id,
+            req,
+            live,
+            new,
+            previous,
+        })
+    }
+
+    /// Starts a prepared deployment: saves its plan and script, marks it
+    /// running and starts its task. The live colour must still be the one seen
+    /// at preparation, or the deployment is cancelled.
+    pub async fn launch(&self, prepared: Prepared) -> Result<(), EngineError> {
+        let core = &self.core;
+        let Prepared {
+            id,
+            req,
+            live,
+            new,
+            previous,
+        } = prepared;
+        let (now_live, _) = match self.live_colour(&req.svc).await {
+            Ok(seen) => seen,
+            Err(e) => {
+                self.cancel(id, &format!("could not start: {e}")).await?;
+                return Err(e);
+            }
+        };
+        if now_live != live {
+            let why = format!("the live colour changed from {live} to {now_live} while it waited");
+            self.cancel(id, &why).await?;
+            return Err(EngineError::Changed { why });
+        }
+        let steps = script(req.strategy, &req.plan, live, &req.version);
+        let at = core.clock.now_ms();
         let plan_json = serde_json::to_value(&req.plan).unwrap_or_default();
         let script_json = serde_json::to_value(&steps).unwrap_or_default();
         core.store.save_plan(id, &plan_json, &script_json).await?;
         core.store.start(id, at).await?;
+        let env = req.svc.env.clone();
         core.audit(
             &req.requested_by,
             "deploy",
@@ -237,7 +289,42 @@ impl Engine {
             Control::Run,
         );
         self.spawn(id, runner, 0);
-        Ok(id)
+        Ok(())
+    }
+
+    /// Gives up a prepared deployment that never started (denied, expired).
+    pub async fn cancel(&self, id: i64, reason: &str) -> Result<(), EngineError> {
+        self.core
+            .store
+            .finish(
+                id,
+                DeploymentState::Aborted,
+                Some(reason),
+                self.core.clock.now_ms(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The colour with all the traffic and the version it runs.
+    async fn live_colour(&self, svc: &ServiceRef) -> Result<(Colour, Option<String>), EngineError> {
+        let core = &self.core;
+        let weights = core
+            .retry
+            .run("reading weights", || core.cloud.traffic.weights(svc))
+            .await?;
+        let live = weights.whole().ok_or_else(|| EngineError::SplitRoute {
+            svc: svc.clone(),
+            weights,
+        })?;
+        let version = core
+            .retry
+            .run("reading readiness", || {
+                core.cloud.compute.readiness(svc, live)
+            })
+            .await?
+            .version;
+        Ok((live, version))
     }
 
     /// Refuses when a deployment is already under way in `env`.
@@ -470,8 +557,19 @@ impl Engine {
     async fn recover_one(&self, d: &Deployment) -> Result<(), EngineError> {
         let core = &self.core;
         let svc = ServiceRef::new(&d.env, &d.service);
-        // A deployment without a saved plan never took a step: nothing to resume.
-        let (plan, steps) = core.store.plan(d.id).await?.unwrap_or_default();
+        // A deployment without a saved plan never took a step (it waited for an
+        // approval or a timer when the process stopped): give its environment back.
+        let Some((plan, steps)) = core.store.plan(d.id).await? else {
+            let why = "the agent restarted before this deployment started; request it again";
+            core.finish(
+                d.id,
+                DeploymentState::Aborted,
+                Some(why),
+                core.clock.now_ms(),
+            )
+            .await;
+            return Ok(());
+        };
         let plan: Plan = serde_json::from_value(plan).unwrap_or_default();
         let steps: Vec<Step> = serde_json::from_value(steps).unwrap_or_default();
         let journal = core.store.journal(d.id).await?;

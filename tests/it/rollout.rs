@@ -511,10 +511,12 @@ async fn a_second_deployment_to_a_busy_or_locked_environment_is_refused_with_the
         .map(|a| format!("{} {} {}", a.actor, a.action, a.outcome))
         .collect();
     let expected = [
+        "alice deploy requested",
         "alice deploy started",
         "switchyard finish succeeded",
         "dave lock locked",
         "dave unlock unlocked",
+        "alice deploy requested",
         "alice deploy started",
         "switchyard finish succeeded",
     ];
