@@ -1,16 +1,20 @@
 //! The `switchyard` command line: a thin layer over the library. Each subcommand
 //! loads what it needs, calls one library entry point and maps the outcome to an
-//! exit code (0 ok, 1 invalid configuration, 2 text that is not a command).
+//! exit code (0 ok, 1 invalid configuration or an unreadable store, 2 text that
+//! is not a command or an environment that does not exist).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use switchyard::clock::Clock;
 use switchyard::config::{self, Config};
 use switchyard::intent::{Grammar, Intent, IntentKind};
 use switchyard::render::Renderer;
+use switchyard::store::Store;
+use switchyard::store::report::{self, DAY_MS};
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +27,18 @@ struct Cli {
     /// (config/demo.toml) is used.
     #[arg(long, global = true, env = "SWITCHYARD_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
+
+    /// The store to read instead of the configuration's `store.url`, e.g.
+    /// `sqlite:///var/lib/switchyard/switchyard.db`.
+    // The value is hidden in help: a database URL may carry a password.
+    #[arg(
+        long,
+        global = true,
+        env = "SWITCHYARD_STORE",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    store: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -52,7 +68,57 @@ enum Command {
         /// The configuration file to check.
         file: PathBuf,
     },
+    /// Print the latest deployments (version, date, duration, strategy, who,
+    /// outcome), then rollbacks, average time and success rate: the chat
+    /// answer to "show deployment history".
+    History {
+        /// Only this environment: its name or an alias (`prod`).
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// How many deployments to list, newest first.
+        #[arg(long, value_name = "N", default_value_t = 10,
+              value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+        #[command(flatten)]
+        output: ReportOutput,
+    },
+    /// Print per-environment deployments, failures, rollbacks, MTTR, frequency
+    /// and change failure rate, then the latest deployments of the period: the
+    /// chat answer to "show deployment metrics".
+    Metrics {
+        /// The period: the last N days (24-hour spans) up to now.
+        #[arg(long, value_name = "N", default_value_t = 7,
+              value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+        /// Only this environment: its name or an alias (`prod`).
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        #[command(flatten)]
+        output: ReportOutput,
+    },
 }
+
+/// How `history` and `metrics` print.
+#[derive(Args)]
+struct ReportOutput {
+    /// Print the report as one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Report as of this instant (milliseconds since the Unix epoch) instead of
+    /// the system clock. Hidden: it exists so tests get the same output every
+    /// day ("last 7 days" and "last 30 days" are counted back from it).
+    #[arg(long, hide = true, value_name = "MS")]
+    now: Option<i64>,
+}
+
+/// Which report, with its own arguments.
+enum Report {
+    History { limit: u32 },
+    Metrics { days: u32 },
+}
+
+/// How many deployments the metrics report lists under "Recent deployments".
+const RECENT: usize = 10;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -68,6 +134,18 @@ fn main() -> ExitCode {
             load(cli.config.as_deref()).map(|(_, g)| parse(&g, &text.join(" "), json))
         }
         Command::Demo => load(cli.config.as_deref()).and_then(|(c, g)| demo(&c, &g)),
+        Command::History { env, limit, output } => {
+            load_config(cli.config.as_deref()).and_then(|c| {
+                let which = Report::History { limit };
+                report(&c, cli.store.as_deref(), env.as_deref(), which, &output)
+            })
+        }
+        Command::Metrics { days, env, output } => {
+            load_config(cli.config.as_deref()).and_then(|c| {
+                let which = Report::Metrics { days };
+                report(&c, cli.store.as_deref(), env.as_deref(), which, &output)
+            })
+        }
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
@@ -76,12 +154,123 @@ fn main() -> ExitCode {
 }
 
 fn load(path: Option<&Path>) -> anyhow::Result<(Config, Grammar)> {
-    let config = match path {
-        Some(p) => Config::load(p).with_context(|| format!("loading {}", p.display()))?,
-        None => Config::demo(),
-    };
+    let config = load_config(path)?;
     let grammar = Grammar::for_config(&config).context("loading the command grammar")?;
     Ok((config, grammar))
+}
+
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    Ok(match path {
+        Some(p) => Config::load(p).with_context(|| format!("loading {}", p.display()))?,
+        None => Config::demo(),
+    })
+}
+
+/// `history` and `metrics`: check the arguments, then read, compute and print.
+fn report(
+    config: &Config,
+    store_url: Option<&str>,
+    env: Option<&str>,
+    which: Report,
+    output: &ReportOutput,
+) -> anyhow::Result<ExitCode> {
+    let env = match env.map(|word| canonical_env(config, word)).transpose() {
+        Ok(env) => env,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let url = store_url.unwrap_or(&config.store.url);
+    refuse_missing_file(url)?;
+    let now = output.now.unwrap_or_else(|| Clock::system().now_ms());
+    // The store is async; only these two subcommands need a runtime, so the
+    // others stay plain synchronous code.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let store = runtime.block_on(Store::open(url))?;
+    let answer = runtime.block_on(answer(config, &store, env, which, output.json, now));
+    runtime.block_on(store.close());
+    println!("{}", answer?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Records use canonical names, so `prod` must become `prd` before the store
+/// is asked; a word that names no environment is the caller's mistake.
+fn canonical_env<'c>(config: &'c Config, word: &str) -> Result<&'c str, String> {
+    match config.environment(word) {
+        Some(env) => Ok(&env.name),
+        None => {
+            let known: Vec<&str> = config
+                .environments
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect();
+            Err(format!(
+                "'{word}' is not an environment; known environments: {}",
+                known.join(", ")
+            ))
+        }
+    }
+}
+
+/// The report as of `now`: the rendered table, or one JSON object.
+async fn answer(
+    config: &Config,
+    store: &Store,
+    env: Option<&str>,
+    which: Report,
+    json: bool,
+    now: i64,
+) -> anyhow::Result<String> {
+    let renderer = Renderer::new();
+    Ok(match which {
+        Report::History { limit } => {
+            let summary = report::history(&store.history(env, limit).await?, now);
+            if json {
+                serde_json::to_string(&summary)?
+            } else {
+                renderer.history(env, &summary)
+            }
+        }
+        Report::Metrics { days } => {
+            let from = now.saturating_sub(i64::from(days).saturating_mul(DAY_MS));
+            let mut rows = store.between(from, now).await?;
+            rows.retain(|d| env.is_none_or(|env| d.env == env));
+            let mut metrics = report::metrics(&rows, now, days, RECENT);
+            // Promotion order (dev, tst, prd) reads like the pipeline;
+            // environments no longer configured go last, by name.
+            metrics
+                .per_env
+                .sort_by_key(|e| config.position(&e.env).unwrap_or(usize::MAX));
+            if json {
+                serde_json::to_string(&metrics)?
+            } else {
+                renderer.metrics(&metrics)
+            }
+        }
+    })
+}
+
+/// Opening a SQLite store creates the file. A report must not: with a mistyped
+/// `store.url` it would print an empty history instead of saying that nothing
+/// is there.
+fn refuse_missing_file(url: &str) -> anyhow::Result<()> {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(()); // Store::open explains which URLs it takes.
+    };
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.starts_with(":memory:") || url.contains("mode=memory") {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        Path::new(path).exists(),
+        "no store at {path}: nothing has been recorded there (set store.url, --store or SWITCHYARD_STORE)"
+    );
+    Ok(())
 }
 
 fn parse(grammar: &Grammar, text: &str, json: bool) -> ExitCode {

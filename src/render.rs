@@ -6,6 +6,7 @@
 //! knows which platform that is.
 
 mod help;
+mod report;
 
 use include_dir::{Dir, include_dir};
 use minijinja::Environment;

@@ -10,7 +10,7 @@ use switchyard::render::Renderer;
 
 use super::grammar;
 
-fn golden(name: &str, actual: &str) {
+pub fn golden(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(name);
