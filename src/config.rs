@@ -15,8 +15,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use model::{
-    Action, Bot, Config, Engine, Environment, Mfa, Policy, Recovery, Role, Service, Store, User,
-    VersionRule,
+    Action, Bot, Config, Conversation, Engine, Environment, Mfa, Policy, Recovery, Role, Service,
+    Simulator, Store, User, VersionRule,
 };
 pub use plan::{Analysis, Inconclusive, Plan, Strategy};
 pub use secret::{EnvLookup, Secret, SecretError, SecretSource, process_env};

@@ -6,21 +6,33 @@
 //! chat adapter -> conversation -> (intent, policy, gates, mfa) -> rollout engine
 //! -> cloud ports, and progress events flow back through render to chat.
 //!
+//! - [`chat`]: the chat port and the console adapter.
 //! - [`clock`]: wall-clock time that follows tokio's (paused, in tests) clock.
 //! - [`cloud`]: the ports the engine drives (compute, traffic, signals) and the
 //!   simulator that implements them.
 //! - [`config`]: the typed, validated configuration file (environments, users,
 //!   roles, policy, rollout plans).
+//! - [`conversation`]: the agent: pending questions, approvals, commands, progress.
+//! - [`demo`]: the agent on the simulator with the console, for `switchyard demo`.
+//! - [`gates`]: the pre-promotion checklist.
 //! - [`intent`]: the command grammar read from `intents/`, and text -> [`intent::Intent`].
+//! - [`mfa`]: TOTP verification, enrolment, encryption at rest, lockouts.
+//! - [`policy`]: who may do what where, and what a change needs first.
 //! - [`render`]: every sentence the bot says, from the templates in `prompts/`.
 //! - [`rollout`]: the deployment engine: steps, analysis, automatic rollback,
 //!   crash recovery.
 //! - [`store`]: deployments, their journal, audit log, locks and MFA state (SQLite).
 
+pub mod chat;
 pub mod clock;
 pub mod cloud;
 pub mod config;
+pub mod conversation;
+pub mod demo;
+pub mod gates;
 pub mod intent;
+pub mod mfa;
+pub mod policy;
 pub mod render;
 pub mod rollout;
 pub mod store;

@@ -3,18 +3,20 @@
 //! exit code (0 ok, 1 invalid configuration or an unreadable store, 2 text that
 //! is not a command or an environment that does not exist).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use switchyard::chat::console::{self, Console};
 use switchyard::clock::Clock;
 use switchyard::config::{self, Config};
+use switchyard::demo::Demo;
 use switchyard::intent::{Grammar, Intent, IntentKind};
 use switchyard::render::Renderer;
 use switchyard::store::Store;
-use switchyard::store::report::{self, DAY_MS};
 
 #[derive(Parser)]
 #[command(
@@ -49,8 +51,13 @@ enum Command {
     /// Run the agent on the simulated fleet with the console as the chat channel.
     ///
     /// Reads chat lines from standard input: `TEXT` speaks as the default user,
-    /// `@name: TEXT` as user `name`.
-    Demo,
+    /// `@name: TEXT` as user `name`. The store and the fleet live in the data
+    /// directory; a fresh one starts from the configuration's `[simulator]` fleet.
+    Demo {
+        /// Where the demo keeps its store and fleet.
+        #[arg(long, value_name = "DIR", default_value = ".switchyard-demo")]
+        data_dir: PathBuf,
+    },
     /// Read TEXT as a chat command and print the intent it means.
     ///
     /// Exits 0 with the intent, or 2 with what was wrong and what to type instead.
@@ -117,9 +124,6 @@ enum Report {
     Metrics { days: u32 },
 }
 
-/// How many deployments the metrics report lists under "Recent deployments".
-const RECENT: usize = 10;
-
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -133,7 +137,9 @@ fn main() -> ExitCode {
         Command::Parse { json, text } => {
             load(cli.config.as_deref()).map(|(_, g)| parse(&g, &text.join(" "), json))
         }
-        Command::Demo => load(cli.config.as_deref()).and_then(|(c, g)| demo(&c, &g)),
+        Command::Demo { data_dir } => {
+            load(cli.config.as_deref()).and_then(|(c, _)| demo(c, &data_dir))
+        }
         Command::History { env, limit, output } => {
             load_config(cli.config.as_deref()).and_then(|c| {
                 let which = Report::History { limit };
@@ -228,7 +234,7 @@ async fn answer(
     let renderer = Renderer::new();
     Ok(match which {
         Report::History { limit } => {
-            let summary = report::history(&store.history(env, limit).await?, now);
+            let summary = store.history_report(env, limit, now).await?;
             if json {
                 serde_json::to_string(&summary)?
             } else {
@@ -236,15 +242,9 @@ async fn answer(
             }
         }
         Report::Metrics { days } => {
-            let from = now.saturating_sub(i64::from(days).saturating_mul(DAY_MS));
-            let mut rows = store.between(from, now).await?;
-            rows.retain(|d| env.is_none_or(|env| d.env == env));
-            let mut metrics = report::metrics(&rows, now, days, RECENT);
-            // Promotion order (dev, tst, prd) reads like the pipeline;
-            // environments no longer configured go last, by name.
-            metrics
-                .per_env
-                .sort_by_key(|e| config.position(&e.env).unwrap_or(usize::MAX));
+            let metrics = store
+                .metrics_report(env, days, now, |e| config.position(e))
+                .await?;
             if json {
                 serde_json::to_string(&metrics)?
             } else {
@@ -365,73 +365,64 @@ fn check_config(path: &Path) -> ExitCode {
     }
 }
 
-/// The console demo. The deployment engine arrives in a later stage; for now the
-/// console shows how switchyard reads each message.
-fn demo(config: &Config, grammar: &Grammar) -> anyhow::Result<ExitCode> {
-    let stdin = std::io::stdin();
-    let interactive = stdin.is_terminal();
-    let default_user = config
-        .users
-        .first()
-        .map(|u| u.name.clone())
-        .unwrap_or_else(|| "you".into());
-    let renderer = Renderer::new();
-    println!(
-        "{}",
-        renderer.render(
+/// The console demo: the real agent on the simulated fleet, with the store and
+/// fleet kept in `data_dir`. Lines are handled one at a time, each after the
+/// previous one was answered; at the end of input it waits for running
+/// deployments to finish, then exits.
+fn demo(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let default_user = config.users.first().map(|u| u.name.clone()).unwrap_or_else(|| "you".into());
+        let bot = config.bot.name.clone();
+        let chat = Arc::new(Console::stdout());
+        let demo = Demo::open(config, data_dir, chat, Clock::system())
+            .await
+            .with_context(|| format!("starting the demo in {}", data_dir.display()))?;
+        let banner = Renderer::new().render(
             "demo_banner.j2",
-            serde_json::json!({ "user": default_user })
-        )
-    );
-    let mut out = std::io::stdout();
-    loop {
-        if interactive {
-            print!("{default_user}> ");
-            out.flush()?;
-        }
-        let mut line = String::new();
-        if stdin.lock().read_line(&mut line)? == 0 {
-            return Ok(ExitCode::SUCCESS);
-        }
-        let (user, text) = speaker(&line, &default_user, &config.bot.name);
-        if text.trim().is_empty() {
-            continue;
-        }
-        let reply = if config.user(user).is_none() {
-            let users: Vec<&str> = config.users.iter().map(|u| u.name.as_str()).collect();
-            renderer.render(
-                "unknown_user.j2",
-                serde_json::json!({ "name": user, "users": users }),
-            )
-        } else {
-            match grammar.parse(text) {
-            Ok(Intent::Help { topic }) => {
-                renderer.help(grammar, topic.as_deref().and_then(IntentKind::from_name))
+            serde_json::json!({ "user": default_user, "dir": data_dir.display().to_string() }),
+        );
+        println!("{banner}");
+        let mut lines = console_lines(&default_user);
+        while let Some(line) = lines.recv().await {
+            if line.trim().is_empty() {
+                continue;
             }
-            Ok(intent) => renderer.render(
-                "understood.j2",
-                serde_json::json!({ "user": user, "command": intent.command_line(), "intent": intent.kind().name() }),
-            ),
-            Err(e) => renderer.parse_error(&e),
-            }
-        };
-        println!("switchyard: {}", reply.replace('\n', "\n            "));
-    }
+            demo.agent.handle(console::incoming(&line, &default_user, &bot)).await;
+        }
+        if tokio::time::timeout(switchyard::demo::SETTLE_LIMIT, demo.agent.settle()).await.is_err() {
+            eprintln!("switchyard: stopped waiting for running deployments; they continue on the next start");
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
-/// Splits `@name: TEXT` into the speaker and the text. `@bot: TEXT` is a mention
-/// of the bot, not a speaker, and stays part of the text.
-fn speaker<'a>(line: &'a str, default_user: &'a str, bot: &str) -> (&'a str, &'a str) {
-    let line = line.trim_end_matches(['\n', '\r']);
-    if let Some(rest) = line.strip_prefix('@')
-        && let Some((name, text)) = rest.split_once(':')
-        && !name.is_empty()
-        && !name.eq_ignore_ascii_case(bot)
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return (name, text.trim_start());
-    }
-    (default_user, line)
+/// Lines from standard input: a line editor with history on a terminal, plain
+/// lines from a pipe. Read on a thread of its own so the agent keeps streaming
+/// progress while someone types.
+fn console_lines(user: &str) -> tokio::sync::mpsc::Receiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let prompt = format!("{user}> ");
+    std::thread::spawn(move || {
+        if std::io::stdin().is_terminal()
+            && let Ok(mut editor) = rustyline::DefaultEditor::new()
+        {
+            while let Ok(line) = editor.readline(&prompt) {
+                let _ = editor.add_history_entry(line.as_str());
+                if tx.blocking_send(line).is_err() {
+                    return;
+                }
+            }
+            return;
+        }
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { return };
+            if tx.blocking_send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }

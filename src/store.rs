@@ -21,6 +21,7 @@ mod journal;
 mod locks;
 mod mfa;
 mod plans;
+mod queries;
 pub mod report;
 
 use std::str::FromStr;
@@ -37,6 +38,7 @@ pub use error::StoreError;
 pub use journal::JournalEntry;
 pub use locks::{Lock, LockOutcome};
 pub use mfa::{MfaState, StepOutcome};
+pub use queries::RECENT;
 
 use error::During;
 

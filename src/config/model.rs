@@ -31,6 +31,9 @@ pub struct Config {
     /// Built-in plans merged with `[plans.NAME]` tables (which win).
     pub plans: BTreeMap<String, Plan>,
     pub engine: Engine,
+    pub conversation: Conversation,
+    /// The simulated fleet `switchyard demo` starts from.
+    pub simulator: Simulator,
 }
 
 impl Default for Config {
@@ -45,6 +48,54 @@ impl Default for Config {
             users: Vec::new(),
             plans: Plan::builtin(),
             engine: Engine::default(),
+            conversation: Conversation::default(),
+            simulator: Simulator::default(),
+        }
+    }
+}
+
+/// How the agent talks.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Conversation {
+    /// How long a question (yes/no, a TOTP code) waits for its answer.
+    #[serde(with = "humantime_serde")]
+    pub question_timeout: Duration,
+}
+
+impl Default for Conversation {
+    fn default() -> Conversation {
+        Conversation {
+            question_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The simulated fleet of the demo: what runs where on a fresh start.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Simulator {
+    /// Environment name -> the version its first service runs (on blue, 100%).
+    pub fleet: BTreeMap<String, String>,
+    /// Tasks per colour.
+    pub tasks: u32,
+    /// From deploy to tasks running, and from running to healthy.
+    #[serde(with = "humantime_serde")]
+    pub startup: Duration,
+    #[serde(with = "humantime_serde")]
+    pub health_delay: Duration,
+    /// Requests per second each service receives.
+    pub requests_per_sec: f64,
+}
+
+impl Default for Simulator {
+    fn default() -> Simulator {
+        Simulator {
+            fleet: BTreeMap::new(),
+            tasks: 3,
+            startup: Duration::from_secs(1),
+            health_delay: Duration::from_secs(1),
+            requests_per_sec: 200.0,
         }
     }
 }

@@ -238,7 +238,6 @@ impl IntentKind {
             IntentKind::Deploy => &[F::Version, F::Env],
             IntentKind::Promote => &[F::Version, F::From, F::To],
             IntentKind::Rollback | IntentKind::Lock | IntentKind::Unlock => &[F::Env],
-            IntentKind::Approve | IntentKind::Deny => &[F::Id],
             _ => &[],
         }
     }
@@ -294,9 +293,9 @@ impl IntentKind {
                 env: slots.get_env(Field::Env),
                 days: slots.count(Field::Days),
             },
-            IntentKind::Approve => Intent::Approve { id: slots.id()? },
+            IntentKind::Approve => Intent::Approve { id: slots.id() },
             IntentKind::Deny => Intent::Deny {
-                id: slots.id()?,
+                id: slots.id(),
                 reason: slots.text(Field::Reason),
             },
             IntentKind::Abort => Intent::Abort {
@@ -413,10 +412,10 @@ impl Slots {
         }
     }
 
-    fn id(&self) -> Result<u64, String> {
+    fn id(&self) -> Option<u64> {
         match self.get(Field::Id) {
-            Some(SlotValue::Number(n)) => Ok(*n),
-            _ => Err(Self::missing(Field::Id)),
+            Some(SlotValue::Number(n)) => Some(*n),
+            _ => None,
         }
     }
 

@@ -116,11 +116,13 @@ pub enum Intent {
         env: Option<EnvName>,
         days: Option<u32>,
     },
+    /// `id: None` means "the one approval pending in this channel" (the
+    /// conversation refuses when that is ambiguous).
     Approve {
-        id: u64,
+        id: Option<u64>,
     },
     Deny {
-        id: u64,
+        id: Option<u64>,
         reason: Option<String>,
     },
     /// `env: None` means "the deployment that is running" (the conversation decides
@@ -230,11 +232,17 @@ impl Intent {
                 days.map(|n| format!(" for the last {n} days"))
                     .unwrap_or_default()
             ),
-            Intent::Approve { id } => format!("approve #{id}"),
-            Intent::Deny { id, reason } => match reason {
-                Some(r) => format!("deny #{id} because {r}"),
-                None => format!("deny #{id}"),
+            Intent::Approve { id } => match id {
+                Some(id) => format!("approve #{id}"),
+                None => "approve".to_string(),
             },
+            Intent::Deny { id, reason } => {
+                let id = id.map(|id| format!(" #{id}")).unwrap_or_default();
+                match reason {
+                    Some(r) => format!("deny{id} because {r}"),
+                    None => format!("deny{id}"),
+                }
+            }
             Intent::Abort { env } => format!("abort{}", env_suffix("the deployment on", env)),
             Intent::Pause { env } => format!("pause{}", env_suffix("the deployment on", env)),
             Intent::Resume { env } => format!("resume{}", env_suffix("the deployment on", env)),

@@ -434,6 +434,23 @@ impl Engine {
         }
     }
 
+    /// Waits until every deployment task this engine runs has ended.
+    pub async fn wait_all(&self) {
+        loop {
+            let next = self
+                .tasks
+                .lock()
+                .expect("tasks lock")
+                .keys()
+                .next()
+                .copied();
+            match next {
+                Some(id) => self.wait(id).await,
+                None => return,
+            }
+        }
+    }
+
     /// Rolls back the last successful deployment in `env` of `service`: traffic
     /// moves at once to the standby colour, which still runs the previous version.
     pub async fn rollback(&self, svc: &ServiceRef, by: &str) -> Result<RolledBack, EngineError> {

@@ -1,12 +1,15 @@
-//! `switchyard demo` fed through a pipe, as the README shows: each line gets a
-//! reply, `@name:` speaks as another configured user, unknown users are told so.
+//! `switchyard demo` as a newcomer runs it, fed through a pipe: each line gets
+//! its replies in order, `@name:` speaks as another user, a deployment started
+//! from the pipe runs to its end before the process exits, and the data
+//! directory keeps the fleet and the store for the next run.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn demo(input: &str) -> String {
+fn demo(dir: &std::path::Path, input: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .arg("demo")
+        .args(["demo", "--data-dir"])
+        .arg(dir)
         .env_remove("SWITCHYARD_CONFIG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -24,38 +27,42 @@ fn demo(input: &str) -> String {
 }
 
 #[test]
-fn the_demo_answers_each_line_as_the_user_who_typed_it() {
+fn a_piped_conversation_is_answered_in_order_and_its_deployment_finishes_before_exit() {
+    let dir = tempfile::tempdir().unwrap();
     let out = demo(
-        "promote v1.3.0 from staging to prod\n@bob: approve #42\n@switchyard: status of prd\n",
+        dir.path(),
+        "status of dev\n@carol: deploy 1.3.2 to dev\ndeploy 1.3.2 to dev\n",
+    );
+    let status = out.find("Blue (Active): 1.3.1").expect("status first");
+    let refusal = out
+        .find("carol may not deploy to dev")
+        .expect("carol refused");
+    let checklist = out
+        .find("Pre-deployment checklist (DEV)")
+        .expect("checklist");
+    assert!(
+        status < refusal && refusal < checklist,
+        "replies in the order of the lines:\n{out}"
     );
     assert!(
-        out.contains("Understood, alice: `promote 1.3.0 from tst to prd` (promote)."),
-        "{out}"
+        out.contains("Deployment successful! #1"),
+        "the deployment finished before exit:\n{out}"
     );
-    assert!(
-        out.contains("Understood, bob: `approve #42` (approve)."),
-        "{out}"
-    );
-    assert!(
-        out.contains("Understood, alice: `status of prd` (status)."),
-        "{out}"
-    );
+
+    // The next run in the same directory finds the fleet as it was left.
+    let again = demo(dir.path(), "status of dev\nhistory dev\n");
+    assert!(again.contains("Active): 1.3.2"), "{again}");
+    assert!(again.contains("SUCCESS"), "{again}");
 }
 
 #[test]
-fn the_demo_explains_refusals_and_shows_help() {
-    let out = demo("dploy 1.3.0 to prd\nhelp\n");
-    assert!(out.contains("'dploy' is not a command I know"), "{out}");
-    assert!(out.contains("Did you mean `deploy 1.3.0 to prd`?"), "{out}");
-    assert!(out.contains("• `promote VERSION from ENV to ENV"), "{out}");
-}
-
-#[test]
-fn an_unknown_speaker_is_named_and_nothing_is_read_for_them() {
-    let out = demo("@mallory: deploy 1.3.0 to prd\n");
-    assert!(
-        out.contains("I don't know a user called mallory; the users are alice, bob, carol, dave."),
-        "{out}"
+fn an_unknown_speaker_may_read_help_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(
+        dir.path(),
+        "@mallory: deploy 1.3.0 to prd\n@mallory: help\n",
     );
-    assert!(!out.contains("Understood"), "{out}");
+    assert!(out.contains("I don't know you (mallory)"), "{out}");
+    assert!(out.contains("Here is what I understand"), "{out}");
+    assert!(!out.contains("Pre-deployment checklist"), "{out}");
 }

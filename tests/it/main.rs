@@ -2,12 +2,17 @@
 //! behaviour a user would notice.
 
 mod config_check;
+mod conversation;
 mod demo;
+mod gates;
 mod grammar_files;
 mod help_golden;
+mod mfa;
 mod parse_cli;
 mod phrasings;
+mod policy;
 mod properties;
+mod report_cli;
 mod rollout;
 mod seeds;
 mod simulator;

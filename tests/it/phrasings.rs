@@ -155,7 +155,7 @@ const REFUSED: &[(&str, &str)] = &[
     ("deploy 1.3.0 to prd now please yolo", "I don't understand 'now please yolo' after 'deploy 1.3.0 to prd'"),
     ("deploy 1.3.0 to prd and tst", "I don't understand 'and tst'"),
     ("deploy 1.3.1 to prd asap", "I don't understand 'asap'"),
-    ("lock prd for 2 hours", "I don't understand 'for 2 hours'"),
+    ("lock prd for 2 hours", "locks do not expire"),
     ("show me the logs", "'logs'"),
     ("what's up", "I don't understand 'what's up'"),
     ("approve 4 2", "'2'"),

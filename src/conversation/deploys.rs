@@ -1,0 +1,618 @@
+//! Changes to an environment, from request to engine: deploy and promote (the
+//! checklist, confirmation, TOTP, approvals, the wait timer), rollback, abort /
+//! pause / resume, lock and unlock.
+//!
+//! The order is fixed and safe: policy first (nothing is said about an
+//! environment to someone who may not touch it), then the checklist (nothing is
+//! asked of a person when the change would be refused anyway), then the
+//! questions, then approvals, then the engine. A deployment that waits for
+//! approval already holds its environment (so a second request is refused as
+//! busy), but moves nothing until the last approval and the wait timer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::Agent;
+use super::dialogue::Pending;
+use crate::chat::{Incoming, Message};
+use crate::cloud::ServiceRef;
+use crate::config::Action as PolicyAction;
+use crate::gates::{self, CheckContext, Outcome};
+use crate::intent::{Intent, Strategy};
+use crate::policy::{self, Requirements};
+use crate::rollout::{DeployRequest, Prepared};
+
+/// What a pending question will do once answered.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Deploy {
+        req: Box<DeployRequest>,
+        requirements: Requirements,
+        /// "PRD promotion", "TST deployment".
+        label: String,
+    },
+    Rollback {
+        svc: ServiceRef,
+        /// A named version to deploy again; `None` = the standby colour.
+        version: Option<String>,
+        requirements: Requirements,
+    },
+}
+
+impl Action {
+    pub fn describe(&self) -> String {
+        match self {
+            Action::Deploy { req, label, .. } => format!("{label} of {}", req.version),
+            Action::Rollback {
+                svc, version: None, ..
+            } => format!("{} rollback", svc.env.to_uppercase()),
+            Action::Rollback {
+                svc,
+                version: Some(v),
+                ..
+            } => format!("{} rollback to {v}", svc.env.to_uppercase()),
+        }
+    }
+
+    /// Gives back whatever the action held while its questions were open.
+    /// Nothing is held before the questions are answered, so this is a no-op
+    /// kept for when that changes.
+    pub async fn release(&self, _agent: &Agent) {}
+}
+
+/// A deployment waiting for approvals.
+#[derive(Debug, Clone)]
+pub struct ApprovalRequest {
+    pub prepared: Prepared,
+    pub channel: String,
+    pub needed: u32,
+    pub approvers: Vec<String>,
+    pub wait: Duration,
+}
+
+#[derive(Serialize)]
+struct CheckLine {
+    mark: &'static str,
+    name: String,
+    reason: String,
+}
+
+impl Agent {
+    /// `deploy` / `promote`: checklist, then the questions the target asks.
+    pub(crate) async fn request_deployment(
+        self: &Arc<Self>,
+        msg: &Incoming,
+        intent: Intent,
+        requirements: Requirements,
+    ) {
+        let (version, target, source, strategy, dry_run, emergency) = match intent {
+            Intent::Deploy {
+                version,
+                env,
+                strategy,
+                dry_run,
+                emergency,
+            } => (version.0, env.0, None, strategy, dry_run, emergency),
+            Intent::Promote {
+                version,
+                from,
+                to,
+                strategy,
+                dry_run,
+            } => (version.0, to.0, Some(from.0), strategy, dry_run, false),
+            _ => return,
+        };
+        let promote = source.is_some();
+        let label = format!(
+            "{} {}",
+            target.to_uppercase(),
+            if promote { "promotion" } else { "deployment" }
+        );
+        let (strategy, plan) = self.plan_for(&target, strategy);
+        let svc = self.service(&target);
+        let ctx = CheckContext {
+            store: self.store.clone(),
+            cloud: self.cloud.clone(),
+            service: svc.service.clone(),
+            version: version.clone(),
+            source: source.clone(),
+            target: target.clone(),
+        };
+        let checks = gates::builtin(promote);
+        let checklist = gates::run(&checks, &ctx, emergency).await;
+        let failed = checklist
+            .results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Fail)
+            .count();
+        let lines: Vec<CheckLine> = checklist
+            .results
+            .iter()
+            .map(|r| CheckLine {
+                mark: match r.outcome {
+                    Outcome::Pass => "✓",
+                    Outcome::Warn => "⚠",
+                    Outcome::Fail => "✗",
+                    Outcome::Skipped => "–",
+                },
+                name: r.name.clone(),
+                reason: r.reason.clone(),
+            })
+            .collect();
+        let mut needs = Vec::new();
+        if requirements.mfa {
+            needs.push("MFA verification".to_string());
+        }
+        if requirements.approvals > 0 {
+            needs.push(format!(
+                "{} approval{} from another person",
+                requirements.approvals,
+                if requirements.approvals == 1 { "" } else { "s" }
+            ));
+        }
+        if !requirements.wait.is_zero() {
+            needs.push(format!(
+                "a wait of {} before traffic moves",
+                humantime::format_duration(requirements.wait)
+            ));
+        }
+        needs.push(format!("{} deployment strategy", strategy));
+        let steps: Vec<String> = plan.steps.iter().map(|p| format!("{p}%")).collect();
+        let title = if promote {
+            format!(
+                "Pre-promotion checklist ({} → {})",
+                source.as_deref().unwrap_or("").to_uppercase(),
+                target.to_uppercase()
+            )
+        } else {
+            format!("Pre-deployment checklist ({})", target.to_uppercase())
+        };
+        let text = self.render(
+            "checklist.j2",
+            serde_json::json!({
+                "title": title, "checks": lines, "passed": checklist.passed(), "failed": failed,
+                "dry_run": dry_run, "strategy": strategy.as_str(), "steps": steps.join(" → "),
+                "requirements": needs, "target": target, "noun": if promote { "promotion" } else { "deployment" },
+            }),
+        );
+        self.say(&msg.channel, text).await;
+        if !checklist.passed() || dry_run {
+            return;
+        }
+        let req = DeployRequest {
+            svc,
+            version,
+            strategy,
+            plan,
+            requested_by: msg.user.clone(),
+            approvers: Vec::new(),
+            emergency,
+        };
+        let action = Action::Deploy {
+            req: Box::new(req),
+            requirements,
+            label,
+        };
+        self.ask_or_proceed(msg, action, requirements).await;
+    }
+
+    /// Asks the questions `requirements` demand, or goes straight on.
+    async fn ask_or_proceed(
+        self: &Arc<Self>,
+        msg: &Incoming,
+        action: Action,
+        requirements: Requirements,
+    ) {
+        if requirements.confirm {
+            let timeout = humantime::format_duration(self.question_timeout).to_string();
+            let text = self.render(
+                "ask_confirm.j2",
+                serde_json::json!({"what": action.describe(), "timeout": timeout}),
+            );
+            self.ask(
+                msg,
+                Pending::Confirm {
+                    action,
+                    mfa: requirements.mfa,
+                },
+                text,
+            )
+            .await;
+        } else if requirements.mfa {
+            self.ask_code(msg, action).await;
+        } else {
+            self.proceed(msg, action).await;
+        }
+    }
+
+    /// The env's plan, or the plan named after the requested strategy.
+    fn plan_for(&self, env: &str, strategy: Option<Strategy>) -> (Strategy, crate::config::Plan) {
+        let plan_name = match strategy {
+            Some(s) => s.as_str().to_string(),
+            None => self
+                .config
+                .environment(env)
+                .map(|e| e.plan.clone())
+                .unwrap_or_else(|| "blue-green".into()),
+        };
+        let plan = self
+            .config
+            .plans
+            .get(&plan_name)
+            .cloned()
+            .unwrap_or_default();
+        (strategy.unwrap_or(plan.strategy), plan)
+    }
+
+    /// Every question answered: approvals next, or the wait timer and the engine.
+    pub(crate) async fn proceed(self: &Arc<Self>, msg: &Incoming, action: Action) {
+        match action {
+            Action::Deploy {
+                req,
+                requirements,
+                label,
+            } => {
+                self.arm_chaos(&req).await;
+                let summary = format!("{label} of {} by {}", req.version, req.requested_by);
+                let prepared = match self.engine.prepare(*req).await {
+                    Ok(p) => p,
+                    Err(e) => return self.refuse(&msg.channel, &e.to_string(), None).await,
+                };
+                self.remember_channel(prepared.id, &msg.channel);
+                if requirements.approvals == 0 {
+                    return self
+                        .launch_after_wait(&msg.channel, prepared, requirements.wait)
+                        .await;
+                }
+                let env = prepared.req.svc.env.clone();
+                let approvers: Vec<String> = self
+                    .config
+                    .environment(&env)
+                    .map(|e| policy::who_may(&self.config, e, PolicyAction::Approve))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|u| *u != msg.user)
+                    .collect();
+                let id = prepared.id;
+                self.state.lock().expect("state lock").approvals.insert(
+                    id,
+                    ApprovalRequest {
+                        prepared,
+                        channel: msg.channel.clone(),
+                        needed: requirements.approvals,
+                        approvers: Vec::new(),
+                        wait: requirements.wait,
+                    },
+                );
+                let text = self.render(
+                    "approval.j2",
+                    serde_json::json!({"kind": "requested", "id": id, "summary": summary, "needed": requirements.approvals, "approvers": approvers}),
+                );
+                self.send(Message {
+                    mentions: approvers,
+                    ..Message::to_channel(&msg.channel, text)
+                })
+                .await;
+            }
+            Action::Rollback {
+                svc, version: None, ..
+            } => match self.engine.rollback(&svc, &msg.user).await {
+                Ok(done) => {
+                    let text = self.render(
+                        "reply.j2",
+                        serde_json::json!({"kind": "rolled_back", "env": svc.env, "from_version": done.from_version, "to_version": done.to_version, "colour": done.colour.as_str()}),
+                    );
+                    self.say(&msg.channel, text).await;
+                }
+                Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
+            },
+            Action::Rollback {
+                svc,
+                version: Some(version),
+                ..
+            } => {
+                let (strategy, plan) = self.plan_for(&svc.env, None);
+                let req = DeployRequest {
+                    svc,
+                    version,
+                    strategy,
+                    plan,
+                    requested_by: msg.user.clone(),
+                    approvers: Vec::new(),
+                    emergency: false,
+                };
+                match self.engine.prepare(req).await {
+                    Ok(prepared) => {
+                        self.remember_channel(prepared.id, &msg.channel);
+                        self.launch_after_wait(&msg.channel, prepared, Duration::ZERO)
+                            .await;
+                    }
+                    Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
+                }
+            }
+        }
+    }
+
+    fn remember_channel(&self, id: i64, channel: &str) {
+        self.state
+            .lock()
+            .expect("state lock")
+            .channels
+            .insert(id, channel.to_string());
+    }
+
+    /// Starts a prepared deployment after `wait` (seed 002's timer before
+    /// production moves), announcing the wait.
+    async fn launch_after_wait(
+        self: &Arc<Self>,
+        channel: &str,
+        prepared: Prepared,
+        wait: Duration,
+    ) {
+        if wait.is_zero() {
+            if let Err(e) = self.engine.launch(prepared).await {
+                self.refuse(channel, &e.to_string(), None).await;
+            }
+            return;
+        }
+        let text = self.render(
+            "approval.j2",
+            serde_json::json!({"kind": "waiting", "id": prepared.id, "wait": humantime::format_duration(wait).to_string()}),
+        );
+        self.say(channel, text).await;
+        let agent = Arc::clone(self);
+        let channel = channel.to_string();
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            if let Err(e) = agent.engine.launch(prepared).await {
+                agent.refuse(&channel, &e.to_string(), None).await;
+            }
+        });
+        self.state.lock().expect("state lock").launching.push(task);
+    }
+
+    /// The approval request `id` names, or the only one pending in the channel.
+    fn pick_approval(&self, channel: &str, id: Option<u64>) -> Result<i64, serde_json::Value> {
+        let state = self.state.lock().expect("state lock");
+        let here: Vec<i64> = state
+            .approvals
+            .iter()
+            .filter(|(_, a)| a.channel == channel)
+            .map(|(id, _)| *id)
+            .collect();
+        let pending: Vec<String> = here.iter().map(|id| format!("#{id}")).collect();
+        match id {
+            Some(id) if state.approvals.contains_key(&(id as i64)) => Ok(id as i64),
+            Some(id) => Err(serde_json::json!({"kind": "none", "id": id, "pending": pending})),
+            None if here.len() == 1 => Ok(here[0]),
+            None if here.is_empty() => Err(serde_json::json!({"kind": "none", "pending": pending})),
+            None => Err(serde_json::json!({"kind": "which", "pending": pending})),
+        }
+    }
+
+    /// `approve [#id]`: four-eyes and the approve role, then count; the last
+    /// approval starts the wait timer and the deployment.
+    pub(crate) async fn approve(self: &Arc<Self>, msg: &Incoming, id: Option<u64>) {
+        let id = match self.pick_approval(&msg.channel, id) {
+            Ok(id) => id,
+            Err(view) => {
+                return self
+                    .say(&msg.channel, self.render("approval.j2", view))
+                    .await;
+            }
+        };
+        let (env, requested_by) = {
+            let state = self.state.lock().expect("state lock");
+            let a = &state.approvals[&id];
+            (
+                a.prepared.req.svc.env.clone(),
+                a.prepared.req.requested_by.clone(),
+            )
+        };
+        if let Err(refusal) = policy::may_approve(&self.config, &msg.user, &env, &requested_by) {
+            return self
+                .refuse(&msg.channel, &refusal.to_string(), Some(&refusal.rule))
+                .await;
+        }
+        if let Err(e) = self.store.add_approver(id, &msg.user).await {
+            return self.refuse(&msg.channel, &e.to_string(), None).await;
+        }
+        let ready = {
+            let mut state = self.state.lock().expect("state lock");
+            let a = state.approvals.get_mut(&id).expect("picked above");
+            if !a.approvers.contains(&msg.user) {
+                a.approvers.push(msg.user.clone());
+            }
+            let view = serde_json::json!({"kind": "approved", "id": id, "by": msg.user, "have": a.approvers.len(), "needed": a.needed});
+            let done = a.approvers.len() as u32 >= a.needed;
+            (view, done.then(|| state.approvals.remove(&id)).flatten())
+        };
+        self.say(&msg.channel, self.render("approval.j2", ready.0))
+            .await;
+        if let Some(request) = ready.1 {
+            self.launch_after_wait(&request.channel, request.prepared, request.wait)
+                .await;
+        }
+    }
+
+    /// `deny [#id] [because ...]`: the request ends, its environment is free.
+    pub(crate) async fn deny(
+        self: &Arc<Self>,
+        msg: &Incoming,
+        id: Option<u64>,
+        reason: Option<String>,
+    ) {
+        let id = match self.pick_approval(&msg.channel, id) {
+            Ok(id) => id,
+            Err(view) => {
+                return self
+                    .say(&msg.channel, self.render("approval.j2", view))
+                    .await;
+            }
+        };
+        let (env, requested_by) = {
+            let state = self.state.lock().expect("state lock");
+            let req = &state.approvals[&id].prepared.req;
+            (req.svc.env.clone(), req.requested_by.clone())
+        };
+        if let Err(refusal) = policy::may_deny(&self.config, &msg.user, &env, &requested_by) {
+            return self
+                .refuse(&msg.channel, &refusal.to_string(), Some(&refusal.rule))
+                .await;
+        }
+        self.state.lock().expect("state lock").approvals.remove(&id);
+        let why = format!(
+            "denied by {}{}",
+            msg.user,
+            reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+        if let Err(e) = self.engine.cancel(id, &why).await {
+            return self.refuse(&msg.channel, &e.to_string(), None).await;
+        }
+        let text = self.render(
+            "approval.j2",
+            serde_json::json!({"kind": "denied", "id": id, "by": msg.user, "reason": reason}),
+        );
+        self.say(&msg.channel, text).await;
+    }
+
+    /// `rollback ENV [to VERSION]`: shows what will happen, then asks.
+    pub(crate) async fn request_rollback(
+        self: &Arc<Self>,
+        msg: &Incoming,
+        env: &str,
+        version: Option<String>,
+        requirements: Requirements,
+    ) {
+        let svc = self.service(env);
+        if version.is_none() {
+            match self.standby_view(&svc).await {
+                Ok(view) => self.say(&msg.channel, self.render("reply.j2", view)).await,
+                Err(why) => return self.refuse(&msg.channel, &why, None).await,
+            }
+        }
+        let action = Action::Rollback {
+            svc,
+            version,
+            requirements,
+        };
+        self.ask_or_proceed(msg, action, requirements).await;
+    }
+
+    /// What a rollback would do: the live and standby colours and versions.
+    async fn standby_view(&self, svc: &ServiceRef) -> Result<serde_json::Value, String> {
+        let weights = self
+            .cloud
+            .traffic
+            .weights(svc)
+            .await
+            .map_err(|e| e.to_string())?;
+        let live = weights.whole().ok_or_else(|| {
+            format!(
+                "{} is mid-deployment ({weights}); use `abort {}`",
+                svc.env, svc.env
+            )
+        })?;
+        let standby = live.other();
+        let live_r = self
+            .cloud
+            .compute
+            .readiness(svc, live)
+            .await
+            .map_err(|e| e.to_string())?;
+        let standby_r = self
+            .cloud
+            .compute
+            .readiness(svc, standby)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(standby_version) = standby_r.version.clone().filter(|_| standby_r.is_ready())
+        else {
+            return Err(format!(
+                "nothing to roll back to in {}: the standby colour ({standby}) is not running; name a version: `rollback {} to VERSION`",
+                svc.env, svc.env
+            ));
+        };
+        Ok(serde_json::json!({
+            "kind": "rollback_plan", "env": svc.env, "live": live.as_str(), "standby": standby.as_str(),
+            "live_version": live_r.version.unwrap_or_else(|| "-".into()), "standby_version": standby_version,
+        }))
+    }
+
+    /// `abort` / `pause` / `resume` [ENV]: without an environment, the one
+    /// deployment running (refused when there are several).
+    pub(crate) async fn control(&self, msg: &Incoming, what: &str, env: Option<String>) {
+        let env = match env {
+            Some(env) => env,
+            None => match self.store.unfinished().await {
+                Ok(running) if running.len() == 1 => running[0].env.clone(),
+                Ok(running) if running.is_empty() => {
+                    return self
+                        .refuse(&msg.channel, "no deployment is running", None)
+                        .await;
+                }
+                Ok(running) => {
+                    let envs: Vec<String> = running.iter().map(|d| d.env.clone()).collect();
+                    let text = format!(
+                        "deployments are running in {}; say which: `{what} ENV`",
+                        envs.join(", ")
+                    );
+                    return self.refuse(&msg.channel, &text, None).await;
+                }
+                Err(e) => return self.refuse(&msg.channel, &e.to_string(), None).await,
+            },
+        };
+        let result = match what {
+            "abort" => self
+                .engine
+                .abort(&env, &msg.user)
+                .await
+                .map(|id| ("aborting", id)),
+            "pause" => self.engine.pause(&env).await.map(|id| ("paused", id)),
+            _ => self.engine.resume(&env).await.map(|id| ("resumed", id)),
+        };
+        match result {
+            Ok((kind, id)) => {
+                self.say(
+                    &msg.channel,
+                    self.render("reply.j2", serde_json::json!({"kind": kind, "id": id})),
+                )
+                .await
+            }
+            Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
+        }
+    }
+
+    pub(crate) async fn lock(&self, msg: &Incoming, env: &str, reason: Option<String>) {
+        match self.engine.lock(env, &msg.user, reason.as_deref()).await {
+            Ok(crate::store::LockOutcome::Locked) => {
+                let view = serde_json::json!({"kind": "locked", "env": env, "by": msg.user, "reason": reason});
+                self.say(&msg.channel, self.render("reply.j2", view)).await;
+            }
+            Ok(crate::store::LockOutcome::AlreadyLocked(lock)) => {
+                let view = serde_json::json!({"kind": "already_locked", "env": env, "by": lock.locked_by, "reason": lock.reason});
+                self.say(&msg.channel, self.render("reply.j2", view)).await;
+            }
+            Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
+        }
+    }
+
+    pub(crate) async fn unlock(&self, msg: &Incoming, env: &str) {
+        match self.engine.unlock(env, &msg.user).await {
+            Ok(removed) => {
+                let kind = if removed { "unlocked" } else { "not_locked" };
+                self.say(
+                    &msg.channel,
+                    self.render("reply.j2", serde_json::json!({"kind": kind, "env": env})),
+                )
+                .await;
+            }
+            Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Pending questions: a confirmation, a TOTP code, an enrolment code. Each
+//! belongs to one (channel, user), answers only that person, and expires.
+//!
+//! The TOTP question is bound to the one action it was asked for: the action
+//! travels inside the pending question, so a code typed for a rollback can
+//! never start a deployment, and a second command replaces the question rather
+//! than inheriting its answer.
+
+use std::sync::Arc;
+
+use super::Agent;
+use super::deploys::Action;
+use crate::chat::{Incoming, Message};
+use crate::mfa::Refusal as MfaRefusal;
+
+/// A question the agent asked and waits for.
+#[derive(Debug, Clone)]
+pub enum Pending {
+    /// "Proceed with PRD promotion? (yes/no)"; `mfa` says a code comes next.
+    Confirm { action: Action, mfa: bool },
+    /// "Enter TOTP code" for exactly this action.
+    Totp { action: Action },
+    /// The first code from a newly enrolled authenticator.
+    EnrollCode,
+}
+
+impl Pending {
+    fn question(&self) -> &'static str {
+        match self {
+            Pending::Confirm { .. } => "confirmation",
+            Pending::Totp { .. } => "TOTP code",
+            Pending::EnrollCode => "enrolment code",
+        }
+    }
+
+    fn what(&self) -> String {
+        match self {
+            Pending::Confirm { action, .. } | Pending::Totp { action } => action.describe(),
+            Pending::EnrollCode => "setting up your authenticator".into(),
+        }
+    }
+}
+
+/// How someone answers a yes/no question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Yes,
+    No,
+}
+
+/// Reads a yes/no answer; anything else is not an answer (and will be read as
+/// a new command).
+pub fn yes_or_no(text: &str) -> Option<Answer> {
+    let word = text
+        .trim()
+        .trim_end_matches(['.', '!'])
+        .to_ascii_lowercase();
+    match word.as_str() {
+        "yes" | "y" | "yep" | "yeah" | "confirm" | "confirmed" | "proceed" | "go" | "go ahead"
+        | "do it" | "ok" | "okay" => Some(Answer::Yes),
+        "no" | "n" | "nope" | "cancel" | "stop" | "abort" | "don't" | "dont" => Some(Answer::No),
+        _ => None,
+    }
+}
+
+/// Whether `text` looks like a TOTP code (digits, maybe spaced: "123 456").
+pub fn looks_like_code(text: &str) -> bool {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    (6..=8).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl Agent {
+    /// Asks `pending` of the speaker and arms its expiry timer.
+    pub(crate) async fn ask(self: &Arc<Self>, msg: &Incoming, pending: Pending, text: String) {
+        let key = (msg.channel.clone(), msg.user.clone());
+        let id = {
+            let mut state = self.state.lock().expect("state lock");
+            state.next_question += 1;
+            let id = state.next_question;
+            state.dialogues.insert(key.clone(), (id, pending));
+            id
+        };
+        self.say(&msg.channel, text).await;
+        let agent = Arc::downgrade(self);
+        let timeout = self.question_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            let Some(agent) = agent.upgrade() else { return };
+            let expired = {
+                let mut state = agent.state.lock().expect("state lock");
+                match state.dialogues.get(&key) {
+                    Some((current, _)) if *current == id => state.dialogues.remove(&key),
+                    _ => None,
+                }
+            };
+            if let Some((_, pending)) = expired {
+                let text = agent.render(
+                    "dialogue.j2",
+                    serde_json::json!({"kind": "expired", "user": key.1, "question": pending.question(), "what": pending.what()}),
+                );
+                agent.say(&key.0, text).await;
+            }
+        });
+    }
+
+    /// If the speaker has a pending question and `msg` answers it, handles the
+    /// answer and returns true. Text that is not an answer leaves the question
+    /// pending and returns false (it is read as a new command).
+    pub(crate) async fn answer_pending(self: &Arc<Self>, msg: &Incoming) -> bool {
+        let key = (msg.channel.clone(), msg.user.clone());
+        let pending = {
+            let state = self.state.lock().expect("state lock");
+            state.dialogues.get(&key).map(|(_, p)| p.clone())
+        };
+        let Some(pending) = pending else { return false };
+        match pending {
+            Pending::Confirm { action, mfa } => {
+                let Some(answer) = yes_or_no(&msg.text) else {
+                    return false;
+                };
+                self.forget_question(&key);
+                match answer {
+                    Answer::No => {
+                        let text = self.render(
+                            "dialogue.j2",
+                            serde_json::json!({"kind": "cancelled", "what": action.describe()}),
+                        );
+                        self.say(&msg.channel, text).await;
+                        action.release(self).await;
+                    }
+                    Answer::Yes if mfa => self.ask_code(msg, action).await,
+                    Answer::Yes => self.proceed(msg, action).await,
+                }
+                true
+            }
+            Pending::Totp { action } => {
+                if let Some(Answer::No) = yes_or_no(&msg.text) {
+                    self.forget_question(&key);
+                    let text = self.render(
+                        "dialogue.j2",
+                        serde_json::json!({"kind": "cancelled", "what": action.describe()}),
+                    );
+                    self.say(&msg.channel, text).await;
+                    action.release(self).await;
+                    return true;
+                }
+                if !looks_like_code(&msg.text) {
+                    return false;
+                }
+                match self
+                    .mfa
+                    .verify(&msg.user, &msg.text, self.clock.now_ms())
+                    .await
+                {
+                    Ok(_) => {
+                        self.forget_question(&key);
+                        let text = self.render("mfa_result.j2", serde_json::json!({"ok": true}));
+                        self.say(&msg.channel, text).await;
+                        self.proceed(msg, action).await;
+                    }
+                    Err(refusal) => {
+                        // A lockout ends the question; a wrong code may be retried.
+                        if matches!(
+                            refusal,
+                            MfaRefusal::LockedOut { .. } | MfaRefusal::NotEnrolled
+                        ) {
+                            self.forget_question(&key);
+                            action.release(self).await;
+                        }
+                        let text = self.render(
+                            "mfa_result.j2",
+                            serde_json::json!({"ok": false, "refusal": refusal.to_string()}),
+                        );
+                        self.say(&msg.channel, text).await;
+                    }
+                }
+                true
+            }
+            Pending::EnrollCode => {
+                if !looks_like_code(&msg.text) {
+                    return false;
+                }
+                match self
+                    .mfa
+                    .confirm_enrollment(&msg.user, &msg.text, self.clock.now_ms())
+                    .await
+                {
+                    Ok(()) => {
+                        self.forget_question(&key);
+                        let text = self.render("reply.j2", serde_json::json!({"kind": "enrolled"}));
+                        self.send(Message::private(&msg.channel, &msg.user, text))
+                            .await;
+                    }
+                    Err(refusal) => {
+                        let text = self.render(
+                            "mfa_result.j2",
+                            serde_json::json!({"ok": false, "refusal": refusal.to_string()}),
+                        );
+                        self.send(Message::private(&msg.channel, &msg.user, text))
+                            .await;
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    /// Asks for a TOTP code bound to `action`.
+    pub(crate) async fn ask_code(self: &Arc<Self>, msg: &Incoming, action: Action) {
+        let text = self.render(
+            "ask_totp.j2",
+            serde_json::json!({"what": action.describe()}),
+        );
+        self.ask(msg, Pending::Totp { action }, text).await;
+    }
+
+    fn forget_question(&self, key: &(String, String)) {
+        self.state.lock().expect("state lock").dialogues.remove(key);
+    }
+
+    /// `mfa enroll`: a new secret, shown privately, active after one valid code.
+    pub(crate) async fn enroll(self: &Arc<Self>, msg: &Incoming) {
+        match self
+            .mfa
+            .begin_enrollment(&msg.user, self.clock.now_ms())
+            .await
+        {
+            Ok(enrollment) => {
+                let text = self.render(
+                    "reply.j2",
+                    serde_json::json!({"kind": "enroll", "uri": enrollment.otpauth_uri}),
+                );
+                self.send(Message::private(&msg.channel, &msg.user, text))
+                    .await;
+                let key = (msg.channel.clone(), msg.user.clone());
+                let mut state = self.state.lock().expect("state lock");
+                state.next_question += 1;
+                let id = state.next_question;
+                state.dialogues.insert(key, (id, Pending::EnrollCode));
+            }
+            Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yes_and_no_in_the_ways_people_say_them() {
+        for yes in ["yes", "Y", "yes!", "confirm", "go ahead", "OK"] {
+            assert_eq!(yes_or_no(yes), Some(Answer::Yes), "{yes}");
+        }
+        for no in ["no", "n", "cancel", "Nope."] {
+            assert_eq!(yes_or_no(no), Some(Answer::No), "{no}");
+        }
+        assert_eq!(yes_or_no("yes deploy 1.3.0 to prd"), None);
+    }
+
+    #[test]
+    fn codes_are_six_to_eight_digits_maybe_spaced() {
+        assert!(looks_like_code("123456"));
+        assert!(looks_like_code("123 456"));
+        assert!(!looks_like_code("12345"));
+        assert!(!looks_like_code("approve 42"));
+    }
+}

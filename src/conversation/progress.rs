@@ -1,0 +1,210 @@
+//! Streaming a deployment's progress into the channel that asked for it, in the
+//! shape of the seed conversations: phase headers, one line per traffic step
+//! with its error rate, the verification figures, and the final state with the
+//! standby colour (or the rollback with its reason and numbers).
+//!
+//! The engine emits many analysis events per step; people need one line per
+//! step and every failure, so this keeps a little memory per deployment (which
+//! phase number is next, which step was already reported).
+
+use std::collections::HashMap;
+use std::sync::Weak;
+
+use tokio::sync::broadcast;
+
+use super::Agent;
+use crate::cloud::{Colour, Weights};
+use crate::rollout::analysis::Measurement;
+use crate::rollout::{Event, EventKind, Verdict};
+use crate::store::DeploymentState;
+
+/// What the stream remembers about one deployment.
+#[derive(Default)]
+struct Seen {
+    phase: u32,
+    reported_percent: Option<u8>,
+    weights: Option<Weights>,
+    /// The latest passing judgement at 100%, for the verification summary.
+    verified: Option<Measurement>,
+}
+
+/// Spawns the task that renders every engine event for chat.
+pub(super) fn stream(agent: Weak<Agent>, mut events: broadcast::Receiver<Event>) {
+    tokio::spawn(async move {
+        let mut seen: HashMap<i64, Seen> = HashMap::new();
+        loop {
+            let event = match events.recv().await {
+                Ok(e) => e,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(
+                        missed = n,
+                        "progress stream fell behind; some lines were not shown"
+                    );
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            let Some(agent) = agent.upgrade() else { return };
+            let memory = seen.entry(event.deployment).or_default();
+            if let Some(text) = agent.render_event(&event, memory).await {
+                let channel = agent
+                    .state
+                    .lock()
+                    .expect("state lock")
+                    .channels
+                    .get(&event.deployment)
+                    .cloned()
+                    .unwrap_or_else(|| crate::chat::console::CHANNEL.to_string());
+                agent.say(&channel, text).await;
+            }
+            if matches!(event.kind, EventKind::Finished { .. }) {
+                seen.remove(&event.deployment);
+            }
+        }
+    });
+}
+
+fn percent(v: f64) -> String {
+    format!("{v:.2}%")
+}
+
+fn millis(v: Option<f64>) -> Option<String> {
+    v.map(|p| format!("{p:.0}ms"))
+}
+
+fn duration(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+impl Agent {
+    async fn render_event(&self, event: &Event, seen: &mut Seen) -> Option<String> {
+        let id = event.deployment;
+        let view = match &event.kind {
+            EventKind::Started {
+                version,
+                previous,
+                strategy,
+                new_colour,
+            } => {
+                let what = if strategy == "rolling" {
+                    "rolling update"
+                } else {
+                    "deployment"
+                };
+                serde_json::json!({
+                    "kind": "started", "what": what, "id": id, "version": version, "env": event.env,
+                    "strategy": strategy, "live": new_colour.other().as_str(), "new": new_colour.as_str(),
+                    "previous": previous,
+                })
+            }
+            EventKind::PhaseStarted { phase } => {
+                let title = match phase.as_str() {
+                    "deploy" => "Deploying the new version...".to_string(),
+                    "readiness" => "Waiting for tasks to be ready and healthy...".to_string(),
+                    "traffic shift" => "Traffic shift starting...".to_string(),
+                    "verification" => "Verification at 100%...".to_string(),
+                    "finalize" => return None,
+                    "post-deployment watch" => {
+                        "Post-deployment watch (the old colour stands by)...".to_string()
+                    }
+                    other => other.to_string(),
+                };
+                seen.phase += 1;
+                serde_json::json!({"kind": "phase", "number": seen.phase, "title": title})
+            }
+            EventKind::Deployed { colour, version } => {
+                serde_json::json!({"kind": "deployed", "colour": colour.as_str(), "version": version})
+            }
+            EventKind::Ready {
+                healthy, desired, ..
+            } => {
+                serde_json::json!({"kind": "ready", "healthy": healthy, "desired": desired})
+            }
+            EventKind::WeightsChanged { weights } => {
+                seen.weights = Some(*weights);
+                return None;
+            }
+            EventKind::Analysis {
+                percent: p,
+                verdict,
+            } => {
+                let m = *verdict.measured();
+                let failed = matches!(verdict, Verdict::Fail { .. });
+                if matches!(verdict, Verdict::Inconclusive { .. }) {
+                    return None;
+                }
+                if !failed && seen.reported_percent == Some(*p) {
+                    // Later judgements of a step already reported: remember the
+                    // latest at 100% for the verification summary.
+                    if *p == 100 {
+                        seen.verified = Some(m);
+                    }
+                    return None;
+                }
+                seen.reported_percent = Some(*p);
+                let weights = seen.weights.unwrap_or(Weights::all(Colour::Green));
+                serde_json::json!({
+                    "kind": "step", "percent": p, "blue": weights.blue, "green": weights.green,
+                    "mark": if failed { "✗" } else { "✓" }, "error_rate": percent(m.error_rate_percent),
+                    "p99": millis(m.p99_ms), "baseline": millis(m.baseline_p99_ms),
+                })
+            }
+            EventKind::Paused => {
+                let green = seen.weights.map_or(0, |w| w.green);
+                serde_json::json!({"kind": "paused", "id": id, "green": green, "env": event.env})
+            }
+            EventKind::Resumed => serde_json::json!({"kind": "resumed", "id": id}),
+            EventKind::RollingBack { reason, .. } => {
+                serde_json::json!({"kind": "rolling_back", "id": id, "reason": reason})
+            }
+            EventKind::Recovered { resumed, detail } => {
+                serde_json::json!({"kind": "recovered", "id": id, "resumed": resumed, "detail": detail})
+            }
+            EventKind::Finished {
+                state,
+                duration_ms,
+                reason,
+            } => {
+                let d = self.store.deployment(id).await.ok().flatten()?;
+                let new = d.new_colour.unwrap_or(Colour::Green);
+                let stable = d.live_colour.unwrap_or(new.other());
+                let kind = if *state == DeploymentState::Succeeded {
+                    "succeeded"
+                } else {
+                    "rolled_back"
+                };
+                let outcome = match state {
+                    DeploymentState::Aborted => "aborted",
+                    DeploymentState::Failed => "failed and was rolled back",
+                    _ => "rolled back",
+                };
+                let finished = self.render(
+                    "progress.j2",
+                    serde_json::json!({
+                        "kind": kind, "id": id, "duration": duration(*duration_ms), "version": d.version,
+                        "previous": d.previous_version, "new": new.as_str(), "stable": stable.as_str(),
+                        "outcome": outcome, "reason": reason,
+                    }),
+                );
+                // The verification figures lead the success message, as in the seed.
+                let verified = seen.verified.filter(|_| *state == DeploymentState::Succeeded).map(|m| {
+                    self.render(
+                        "progress.j2",
+                        serde_json::json!({"kind": "verified", "error_rate": percent(m.error_rate_percent),
+                            "p99": millis(m.p99_ms), "baseline": millis(m.baseline_p99_ms)}),
+                    )
+                });
+                return Some(match verified {
+                    Some(v) => format!("{v}\n\n{finished}"),
+                    None => finished,
+                });
+            }
+        };
+        Some(self.render("progress.j2", view))
+    }
+}

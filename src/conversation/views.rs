@@ -1,0 +1,167 @@
+//! Answers that only read: status (what runs where, live from the cloud ports),
+//! history and metrics (from the store), troubleshooting (a guide plus live
+//! diagnostics).
+
+use serde::Serialize;
+
+use super::Agent;
+use crate::chat::Incoming;
+use crate::cloud::{Colour, Readiness, ServiceRef};
+use crate::store::DeploymentState;
+
+#[derive(Serialize)]
+struct ColourView {
+    colour: &'static str,
+    role: &'static str,
+    version: Option<String>,
+    weight: u8,
+    healthy: u32,
+    desired: u32,
+    restarts: u32,
+}
+
+#[derive(Serialize)]
+struct EnvView {
+    name: String,
+    colours: Vec<ColourView>,
+    lock: Option<String>,
+    running: Option<String>,
+}
+
+impl Agent {
+    /// The environments asked about: one, or all in promotion order.
+    fn envs(&self, env: Option<String>) -> Vec<String> {
+        match env {
+            Some(env) => vec![env],
+            None => self
+                .config
+                .environments
+                .iter()
+                .map(|e| e.name.clone())
+                .collect(),
+        }
+    }
+
+    /// Both colours of `svc` as the cloud reports them now.
+    async fn colours(&self, svc: &ServiceRef) -> Vec<ColourView> {
+        let weights = self.cloud.traffic.weights(svc).await.ok();
+        let mut out = Vec::new();
+        for colour in [Colour::Blue, Colour::Green] {
+            let r = self
+                .cloud
+                .compute
+                .readiness(svc, colour)
+                .await
+                .unwrap_or(Readiness {
+                    version: None,
+                    desired: 0,
+                    running: 0,
+                    healthy: 0,
+                    restarts: 0,
+                });
+            let weight = weights.map_or(0, |w| w.of(colour));
+            let role = match (weight, r.desired) {
+                (100, _) => "Active",
+                (0, 0) => "Idle",
+                (0, _) => "Standby",
+                _ => "Shifting",
+            };
+            out.push(ColourView {
+                colour: colour.as_str(),
+                role,
+                version: r.version,
+                weight,
+                healthy: r.healthy,
+                desired: r.desired,
+                restarts: r.restarts,
+            });
+        }
+        out
+    }
+
+    pub(crate) async fn status(&self, msg: &Incoming, env: Option<String>) {
+        let mut envs = Vec::new();
+        for name in self.envs(env) {
+            let svc = self.service(&name);
+            let lock = self.store.lock_of(&name).await.ok().flatten().map(|l| {
+                let reason = l.reason.map(|r| format!(" ({r})")).unwrap_or_default();
+                format!("{}{reason}", l.locked_by)
+            });
+            let running = self.store.active_in(&name).await.ok().flatten().map(|d| {
+                format!(
+                    "#{} {} by {} ({})",
+                    d.id,
+                    d.version,
+                    d.requested_by,
+                    d.state.as_str()
+                )
+            });
+            envs.push(EnvView {
+                colours: self.colours(&svc).await,
+                name,
+                lock,
+                running,
+            });
+        }
+        let text = self.render("status.j2", serde_json::json!({ "envs": envs }));
+        self.say(&msg.channel, text.trim_start().to_string()).await;
+    }
+
+    pub(crate) async fn history(&self, msg: &Incoming, env: Option<String>, limit: Option<u32>) {
+        let now = self.clock.now_ms();
+        match self
+            .store
+            .history_report(env.as_deref(), limit.unwrap_or(10), now)
+            .await
+        {
+            Ok(summary) => {
+                self.say(
+                    &msg.channel,
+                    self.renderer.history(env.as_deref(), &summary),
+                )
+                .await
+            }
+            Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
+        }
+    }
+
+    pub(crate) async fn metrics(&self, msg: &Incoming, env: Option<String>, days: Option<u32>) {
+        let now = self.clock.now_ms();
+        let result = self
+            .store
+            .metrics_report(env.as_deref(), days.unwrap_or(7), now, |e| {
+                self.config.position(e)
+            })
+            .await;
+        match result {
+            Ok(metrics) => {
+                self.say(&msg.channel, self.renderer.metrics(&metrics))
+                    .await
+            }
+            Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
+        }
+    }
+
+    /// The guide from `prompts/troubleshoot.j2`, plus for each environment asked
+    /// about: both colours' readiness and weights, and the last failure on record.
+    pub(crate) async fn troubleshoot(&self, msg: &Incoming, env: Option<String>) {
+        let mut diagnostics = Vec::new();
+        for name in self.envs(env.clone()) {
+            let svc = self.service(&name);
+            let last_failure = self
+                .store
+                .history(Some(&name), 20)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .find(|d| matches!(d.state, DeploymentState::Failed | DeploymentState::RolledBack))
+                .map(|d| serde_json::json!({"id": d.id, "version": d.version, "reason": d.reason.unwrap_or_default()}));
+            diagnostics.push(serde_json::json!({"env": name, "colours": self.colours(&svc).await, "last_failure": last_failure}));
+        }
+        let text = self.render(
+            "troubleshoot.j2",
+            serde_json::json!({"env": env, "diagnostics": diagnostics}),
+        );
+        self.say(&msg.channel, text).await;
+    }
+}

@@ -1,0 +1,131 @@
+//! `switchyard demo`: the real agent on the simulated fleet, with the SQLite
+//! store and the console as its chat, all kept in one data directory.
+//!
+//! A fresh directory starts from the fleet in `[simulator]` (dev 1.3.1, tst
+//! 1.3.0, prd 1.2.0 on blue); a directory used before continues where it was
+//! left, deployments mid-way included (the engine recovers them on start).
+//! Tests build the same agent with [`Demo::open`] and their own chat port.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::chat::ChatPort;
+use crate::clock::Clock;
+use crate::cloud::ServiceRef;
+use crate::cloud::sim::{Sim, SimOptions};
+use crate::config::Config;
+use crate::conversation::{Agent, Parts};
+use crate::intent::Grammar;
+use crate::mfa::Mfa;
+use crate::rollout::{Engine, EngineOptions, Retry};
+use crate::store::Store;
+
+/// The running demo: the agent and the pieces tests look at.
+pub struct Demo {
+    pub agent: Arc<Agent>,
+    pub engine: Arc<Engine>,
+    pub sim: Sim,
+    pub store: Store,
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot use the data directory {path}: {source}")]
+    Dir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the simulated fleet: {0}")]
+    Sim(#[from] crate::cloud::sim::SimError),
+    #[error("the store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("MFA: {0}")]
+    Mfa(#[from] crate::mfa::MfaError),
+    #[error("the command grammar: {0}")]
+    Grammar(#[from] crate::intent::GrammarError),
+    #[error("recovering unfinished deployments: {0}")]
+    Engine(#[from] crate::rollout::EngineError),
+}
+
+impl Demo {
+    /// Opens (or starts) the demo in `dir` with `config`, talking through `chat`.
+    pub async fn open(
+        config: Config,
+        dir: &Path,
+        chat: Arc<dyn ChatPort>,
+        clock: Clock,
+    ) -> Result<Demo, DemoError> {
+        std::fs::create_dir_all(dir).map_err(|source| DemoError::Dir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let sim_cfg = &config.simulator;
+        let options = SimOptions {
+            startup: sim_cfg.startup,
+            health_delay: sim_cfg.health_delay,
+            requests_per_sec: sim_cfg.requests_per_sec,
+            ..SimOptions::default()
+        };
+        let sim = Sim::open(&dir.join("fleet.json"), clock, options)?;
+        let service = config
+            .services
+            .first()
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| "app".into());
+        for (env, version) in &sim_cfg.fleet {
+            // Does nothing for a service the fleet already has (a reopened directory).
+            sim.add_service(
+                &ServiceRef::new(env, &service),
+                sim_cfg.tasks.max(1),
+                version,
+            )?;
+        }
+        let store =
+            Store::open(&format!("sqlite://{}", dir.join("switchyard.db").display())).await?;
+        let mfa = Mfa::new(store.clone(), &config.mfa, &config.users)?;
+        let retry = Retry {
+            deadline: config.engine.retry_deadline,
+            backoff: config.engine.retry_backoff,
+        };
+        let options = EngineOptions {
+            recovery: config.engine.recovery,
+            ..EngineOptions::default()
+        };
+        let engine = Arc::new(Engine::new(
+            store.clone(),
+            sim.cloud(),
+            clock,
+            retry,
+            options,
+        ));
+        let grammar = Grammar::for_config(&config)?;
+        let question_timeout = config.conversation.question_timeout;
+        let agent = Agent::start(Parts {
+            config,
+            grammar,
+            engine: engine.clone(),
+            store: store.clone(),
+            cloud: sim.cloud(),
+            mfa,
+            chat,
+            clock,
+            sim: Some(sim.clone()),
+            question_timeout,
+        });
+        // Recover after the agent listens, so the takeover is announced.
+        engine.recover().await?;
+        Ok(Demo {
+            agent,
+            engine,
+            sim,
+            store,
+            dir: dir.to_path_buf(),
+        })
+    }
+}
+
+/// How long the console waits, at the end of its input, for a deployment that
+/// will never finish on its own (one waiting for an approval nobody will give).
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(600);

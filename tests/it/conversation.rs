@@ -1,0 +1,387 @@
+//! The conversation of the seed, end to end: the agent of `switchyard demo`
+//! (simulator, SQLite store, real TOTP) driven line by line through a chat port
+//! that records what it says, on tokio's paused clock.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use switchyard::chat::{ChatError, ChatPort, Incoming, Message};
+use switchyard::clock::Clock;
+use switchyard::cloud::{Colour, ServiceRef, Weights};
+use switchyard::config::Config;
+use switchyard::demo::Demo;
+use switchyard::store::DeploymentState;
+
+/// The chat port of these tests: it keeps every message.
+#[derive(Default)]
+struct Transcript {
+    messages: Mutex<Vec<Message>>,
+}
+
+#[async_trait]
+impl ChatPort for Transcript {
+    async fn send(&self, message: Message) -> Result<(), ChatError> {
+        self.messages.lock().unwrap().push(message);
+        Ok(())
+    }
+}
+
+impl Transcript {
+    /// Everything said since the last call, as one text.
+    fn take(&self) -> String {
+        let taken: Vec<Message> = std::mem::take(&mut *self.messages.lock().unwrap());
+        taken
+            .iter()
+            .map(|m| m.text.clone())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn take_messages(&self) -> Vec<Message> {
+        std::mem::take(&mut *self.messages.lock().unwrap())
+    }
+}
+
+struct Chat {
+    demo: Demo,
+    said: Arc<Transcript>,
+    clock: Clock,
+    _dir: tempfile::TempDir,
+}
+
+async fn chat() -> Chat {
+    let dir = tempfile::tempdir().unwrap();
+    chat_in(dir).await
+}
+
+async fn chat_in(dir: tempfile::TempDir) -> Chat {
+    let said = Arc::new(Transcript::default());
+    let clock = Clock::starting_at(1_767_225_600_000);
+    let demo = Demo::open(Config::demo(), dir.path(), said.clone(), clock)
+        .await
+        .unwrap();
+    Chat {
+        demo,
+        said,
+        clock,
+        _dir: dir,
+    }
+}
+
+impl Chat {
+    /// `line` as the console reads it (`@name: TEXT` or alice); returns the replies.
+    async fn say(&self, line: &str) -> String {
+        let msg = switchyard::chat::console::incoming(line, "alice", "switchyard");
+        self.demo.agent.handle(msg).await;
+        self.said.take()
+    }
+
+    async fn say_as(&self, user: &str, text: &str) -> String {
+        let msg = Incoming {
+            channel: "console".into(),
+            user: user.into(),
+            text: text.into(),
+        };
+        self.demo.agent.handle(msg).await;
+        self.said.take()
+    }
+
+    /// The code `user`'s authenticator shows now.
+    async fn code(&self, user: &str) -> String {
+        let (code, _) = self.demo.agent_mfa_code(user, self.clock.now_ms()).await;
+        code
+    }
+
+    fn prd(&self) -> ServiceRef {
+        ServiceRef::new("prd", "storefront-api")
+    }
+
+    /// Waits (virtually) for every running deployment, then returns what was said.
+    async fn settle(&self) -> String {
+        self.demo.agent.settle().await;
+        tokio::time::sleep(Duration::from_millis(10)).await; // let the progress stream drain
+        self.said.take()
+    }
+}
+
+/// Demo-only access to the MFA module's current code (the "authenticator").
+trait Authenticator {
+    async fn agent_mfa_code(&self, user: &str, now: i64) -> (String, u64);
+}
+
+impl Authenticator for Demo {
+    async fn agent_mfa_code(&self, user: &str, now: i64) -> (String, u64) {
+        let mfa = switchyard::mfa::Mfa::new(
+            self.store.clone(),
+            &Config::demo().mfa,
+            &Config::demo().users,
+        )
+        .unwrap();
+        mfa.current_code(user, now).await.unwrap()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_seed_conversation_promote_confirm_totp_approve_stream_succeed_then_roll_back() {
+    let c = chat().await;
+    let reply = c.say("promote 1.3.0 from tst to prd").await;
+    assert!(
+        reply.contains("Pre-promotion checklist (TST → PRD)"),
+        "{reply}"
+    );
+    assert!(reply.contains("✓ source-healthy"), "{reply}");
+    assert!(reply.contains("• MFA verification"), "{reply}");
+    assert!(
+        reply.contains("Proceed with PRD promotion of 1.3.0? (yes/no)"),
+        "{reply}"
+    );
+
+    let reply = c.say("yes").await;
+    assert!(reply.contains("Enter TOTP code"), "{reply}");
+    let reply = c.say(&c.code("alice").await).await;
+    assert!(reply.contains("✓ MFA verified"), "{reply}");
+    assert!(reply.contains("Waiting for approval of #1"), "{reply}");
+    assert!(reply.contains("bob, dave can approve"), "{reply}");
+
+    let reply = c.say("@bob: approve").await;
+    assert!(reply.contains("#1 approved by bob (1/1)"), "{reply}");
+    assert!(reply.contains("Wait timer: #1 starts in 5s"), "{reply}");
+
+    let progress = c.settle().await;
+    for line in [
+        "Starting deployment #1: 1.3.0 to PRD (blue-green).",
+        "Phase 1: Deploying the new version...",
+        "✓ Tasks ready: 3/3 healthy",
+        "[10%] Blue: 90% | Green: 10%  ✓ Error rate: 0.00%",
+        "[25%] Blue: 75% | Green: 25%",
+        "[50%] Blue: 50% | Green: 50%",
+        "[100%] Blue: 0% | Green: 100%",
+        "✓ Error rate stable",
+        "Deployment successful! #1",
+        "Blue (Standby): 1.2.0  ← Ready for rollback",
+        "Green (Active): 1.3.0  ← 100% traffic",
+    ] {
+        assert!(progress.contains(line), "missing {line:?} in:\n{progress}");
+    }
+    let fleet = c.demo.sim.snapshot(&c.prd()).unwrap();
+    assert_eq!(fleet.weights, Weights::all(Colour::Green));
+    assert_eq!(fleet.blue.version.as_deref(), Some("1.2.0"));
+
+    let history = c.say("history prd").await;
+    assert!(
+        history.contains("1.3.0") && history.contains("SUCCESS"),
+        "{history}"
+    );
+
+    let reply = c.say("rollback prd").await;
+    assert!(
+        reply.contains("Rollback will shift all traffic to Blue (1.2.0)"),
+        "{reply}"
+    );
+    assert!(reply.contains("(yes/no)"), "{reply}");
+    c.say("yes").await;
+    // A new code: the one used for the promotion may not be replayed.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let reply = c.say(&c.code("alice").await).await;
+    assert!(
+        reply.contains("Rollback complete: PRD serves 1.2.0 again"),
+        "{reply}"
+    );
+    assert_eq!(
+        c.demo.sim.snapshot(&c.prd()).unwrap().weights,
+        Weights::all(Colour::Blue)
+    );
+}
+
+/// Asks for a prd promotion and answers yes, so the next line answers the TOTP prompt.
+async fn up_to_the_code(c: &Chat) {
+    c.say("promote 1.3.0 from tst to prd").await;
+    let reply = c.say("yes").await;
+    assert!(reply.contains("Enter TOTP code"), "{reply}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wrong_code_says_how_many_attempts_are_left_and_a_replayed_code_is_refused() {
+    let c = chat().await;
+    up_to_the_code(&c).await;
+    let reply = c.say("000000").await;
+    assert!(reply.contains("wrong code: 4 more attempts"), "{reply}");
+    let code = c.code("alice").await;
+    assert!(c.say(&code).await.contains("✓ MFA verified"));
+    c.say("@bob: deny").await; // frees prd again
+
+    up_to_the_code(&c).await;
+    let reply = c.say(&code).await;
+    assert!(reply.contains("already used"), "{reply}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn five_wrong_codes_lock_mfa_also_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let c = chat_in(dir).await;
+    up_to_the_code(&c).await;
+    let mut last = String::new();
+    for _ in 0..5 {
+        last = c.say("000000").await;
+    }
+    assert!(last.contains("MFA is locked until"), "{last}");
+
+    // The same data dir, a new process.
+    let said = Arc::new(Transcript::default());
+    let again = Demo::open(Config::demo(), &path, said.clone(), c.clock)
+        .await
+        .unwrap();
+    drop(c.demo);
+    again
+        .agent
+        .handle(Incoming {
+            channel: "console".into(),
+            user: "alice".into(),
+            text: "promote 1.3.0 from tst to prd".into(),
+        })
+        .await;
+    again
+        .agent
+        .handle(Incoming {
+            channel: "console".into(),
+            user: "alice".into(),
+            text: "yes".into(),
+        })
+        .await;
+    let code = again.agent_mfa_code("alice", c.clock.now_ms()).await.0;
+    said.take_messages();
+    again
+        .agent
+        .handle(Incoming {
+            channel: "console".into(),
+            user: "alice".into(),
+            text: code,
+        })
+        .await;
+    let reply = said.take();
+    assert!(
+        reply.contains("MFA is locked until"),
+        "a restart does not reset the lockout: {reply}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn refusals_name_the_rule_carol_self_approval_and_latest_in_prd() {
+    let c = chat().await;
+    let reply = c.say("@carol: deploy 1.3.1 to prd").await;
+    assert!(reply.contains("carol may not deploy to prd"), "{reply}");
+    assert!(
+        reply.contains("rule: environments.prd.policy.deploy"),
+        "{reply}"
+    );
+
+    up_to_the_code(&c).await;
+    c.say(&c.code("alice").await).await;
+    let reply = c.say("approve").await;
+    assert!(reply.contains("alice may not approve"), "{reply}");
+    c.say("@bob: deny #1 because testing").await;
+
+    let reply = c.say("deploy latest to prd").await;
+    assert!(reply.contains("latest"), "{reply}");
+    assert!(
+        reply.contains("rule: environments.prd.policy.versions"),
+        "{reply}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn chaos_then_a_promote_rolls_back_at_the_first_analysis_with_its_numbers() {
+    let c = chat().await;
+    assert!(
+        c.say("chaos prd error-rate 20")
+            .await
+            .contains("20% of requests fail")
+    );
+    up_to_the_code(&c).await;
+    c.say(&c.code("alice").await).await;
+    c.say("@bob: approve").await;
+    let progress = c.settle().await;
+    assert!(
+        progress.contains("✗ Rolling back #1: error rate"),
+        "{progress}"
+    );
+    assert!(progress.contains("> 5.00%"), "{progress}");
+    let d = c.demo.store.deployment(1).await.unwrap().unwrap();
+    assert_eq!(d.state, DeploymentState::RolledBack);
+    assert_eq!(
+        c.demo.sim.snapshot(&c.prd()).unwrap().weights,
+        Weights::all(Colour::Blue)
+    );
+    let history = c.say("history prd").await;
+    assert!(
+        history.contains("ROLLED BACK") && history.contains("error rate"),
+        "{history}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_promote_while_one_runs_is_refused_and_a_lock_blocks_until_unlock() {
+    let c = chat().await;
+    up_to_the_code(&c).await;
+    c.say(&c.code("alice").await).await;
+    let reply = c.say("promote 1.3.0 from tst to prd").await;
+    assert!(reply.contains("✗ target-idle"), "{reply}");
+    c.say("@bob: deny").await;
+
+    assert!(
+        c.say("lock prd for freeze")
+            .await
+            .contains("PRD is locked by alice (freeze)")
+    );
+    let reply = c.say("promote 1.3.0 from tst to prd").await;
+    assert!(reply.contains("✗ target-unlocked"), "{reply}");
+    assert!(c.say("unlock prd").await.contains("PRD is unlocked"));
+    let reply = c.say("promote 1.3.0 from tst to prd").await;
+    assert!(reply.contains("(yes/no)"), "{reply}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_question_expires_and_another_users_yes_never_answers_it() {
+    let c = chat().await;
+    c.say("promote 1.3.0 from tst to prd").await;
+    let reply = c.say("@bob: yes").await;
+    assert!(
+        !reply.contains("Enter TOTP code"),
+        "bob cannot answer alice's question: {reply}"
+    );
+    tokio::time::sleep(Duration::from_secs(121)).await;
+    let expired = c.said.take();
+    assert!(
+        expired.contains("alice, your pending confirmation for PRD promotion of 1.3.0 expired"),
+        "{expired}"
+    );
+    let reply = c.say("yes").await;
+    assert!(!reply.contains("Enter TOTP code"), "{reply}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn status_troubleshoot_and_help_answer_from_the_live_fleet() {
+    let c = chat().await;
+    let status = c.say("status of prd").await;
+    assert!(
+        status.contains("Blue (Active): 1.2.0  100% traffic, 3/3 healthy"),
+        "{status}"
+    );
+    let guide = c.say("Deployment failed - how do I troubleshoot?").await;
+    assert!(
+        guide.contains("troubleshooting guide") && guide.contains("Live diagnostics for PRD"),
+        "{guide}"
+    );
+    assert!(
+        c.say("help")
+            .await
+            .contains("promote VERSION from ENV to ENV")
+    );
+    let stranger = c.say_as("mallory", "deploy 1.3.0 to prd").await;
+    assert!(
+        stranger.contains("I don't know you (mallory)"),
+        "{stranger}"
+    );
+}
