@@ -22,13 +22,15 @@ pub enum Pending {
     Totp { action: Action },
     /// The first code from a newly enrolled authenticator.
     EnrollCode,
+    /// A code from the current authenticator, before it may be replaced.
+    ReplaceCode,
 }
 
 impl Pending {
     fn question(&self) -> &'static str {
         match self {
             Pending::Confirm { .. } => "confirmation",
-            Pending::Totp { .. } => "TOTP code",
+            Pending::Totp { .. } | Pending::ReplaceCode => "TOTP code",
             Pending::EnrollCode => "enrolment code",
         }
     }
@@ -36,7 +38,7 @@ impl Pending {
     fn what(&self) -> String {
         match self {
             Pending::Confirm { action, .. } | Pending::Totp { action } => action.describe(),
-            Pending::EnrollCode => "setting up your authenticator".into(),
+            Pending::EnrollCode | Pending::ReplaceCode => "setting up your authenticator".into(),
         }
     }
 }
@@ -176,6 +178,30 @@ impl Agent {
                 }
                 true
             }
+            Pending::ReplaceCode => {
+                if !looks_like_code(&msg.text) {
+                    return false;
+                }
+                match self
+                    .mfa
+                    .verify(&msg.user, &msg.text, self.clock.now_ms())
+                    .await
+                {
+                    Ok(_) => {
+                        self.forget_question(&key);
+                        self.enroll(msg).await;
+                    }
+                    Err(refusal) => {
+                        let text = self.render(
+                            "mfa_result.j2",
+                            serde_json::json!({"ok": false, "refusal": refusal.to_string()}),
+                        );
+                        self.send(Message::private(&msg.channel, &msg.user, text))
+                            .await;
+                    }
+                }
+                true
+            }
             Pending::EnrollCode => {
                 if !looks_like_code(&msg.text) {
                     return false;
@@ -237,6 +263,15 @@ impl Agent {
                 state.next_question += 1;
                 let id = state.next_question;
                 state.dialogues.insert(key, (id, Pending::EnrollCode));
+            }
+            // Replacing an authenticator first takes a code from the current one,
+            // or a taken-over chat account could enrol its own device.
+            Err(MfaRefusal::CodeFirst { .. }) => {
+                let text = self.render(
+                    "ask_totp.j2",
+                    serde_json::json!({"what": "replacing your authenticator"}),
+                );
+                self.ask(msg, Pending::ReplaceCode, text).await;
             }
             Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
         }

@@ -385,3 +385,53 @@ async fn status_troubleshoot_and_help_answer_from_the_live_fleet() {
         "{stranger}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn mfa_enroll_answers_privately_and_activates_after_one_valid_code() {
+    use switchyard::mfa::totp::{Generator, Params, Seed};
+    let c = chat().await;
+    // alice already has an authenticator: replacing it takes a code from it first.
+    let reply = c.say("mfa enroll").await;
+    assert!(reply.contains("Enter TOTP code"), "{reply}");
+    let code = c.code("alice").await;
+    c.demo
+        .agent
+        .handle(switchyard::chat::console::incoming(
+            &code,
+            "alice",
+            "switchyard",
+        ))
+        .await;
+    let messages = c.said.take_messages();
+    let private = messages
+        .iter()
+        .find(|m| m.text.contains("otpauth://"))
+        .expect("the enrolment link");
+    assert_eq!(
+        private.private_to.as_deref(),
+        Some("alice"),
+        "the secret is shown to alice only"
+    );
+    assert!(
+        messages
+            .iter()
+            .filter(|m| m.private_to.is_none())
+            .all(|m| !m.text.contains("secret="))
+    );
+
+    let secret = private
+        .text
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let seed = Seed::from_base32(&secret).unwrap();
+    let generator = Generator::new(&seed, Params::new(6, Duration::from_secs(30), 1).unwrap());
+    tokio::time::sleep(Duration::from_secs(30)).await; // the step of the last code is used up
+    let now = (c.clock.now_ms() / 1000) as u64;
+    let reply = c.say(&generator.code_at(now)).await;
+    assert!(reply.contains("Your authenticator is set up"), "{reply}");
+}

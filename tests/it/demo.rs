@@ -66,3 +66,24 @@ fn an_unknown_speaker_may_read_help_and_nothing_else() {
     assert!(out.contains("Here is what I understand"), "{out}");
     assert!(!out.contains("Pre-deployment checklist"), "{out}");
 }
+
+#[test]
+fn a_pipe_of_a_thousand_commands_gets_a_thousand_replies() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        "status",
+        "history prd",
+        "deploy 1.3.0; rm -rf / to prd",
+        "metrics for last 7 days",
+        "lunch?",
+    ];
+    let input: String = (0..1000)
+        .map(|i| format!("{}\n", lines[i % lines.len()]))
+        .collect();
+    let out = demo(dir.path(), &input);
+    let replies = out
+        .lines()
+        .filter(|l| l.starts_with("switchyard: "))
+        .count();
+    assert_eq!(replies, 1000, "one reply per line");
+}
