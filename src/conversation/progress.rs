@@ -114,8 +114,12 @@ impl Agent {
                     }
                     other => other.to_string(),
                 };
-                seen.phase += 1;
-                serde_json::json!({"kind": "phase", "number": seen.phase, "title": title})
+                // The watch comes after the success message: a note, not a numbered phase.
+                let number = (phase != "post-deployment watch").then(|| {
+                    seen.phase += 1;
+                    seen.phase
+                });
+                serde_json::json!({"kind": "phase", "number": number, "title": title})
             }
             EventKind::Deployed { colour, version } => {
                 serde_json::json!({"kind": "deployed", "colour": colour.as_str(), "version": version})
@@ -183,8 +187,7 @@ impl Agent {
                     DeploymentState::Failed => "failed and was rolled back",
                     _ => "rolled back",
                 };
-                let finished = self.render(
-                    "progress.j2",
+                let finished = self.render_progress(
                     serde_json::json!({
                         "kind": kind, "id": id, "duration": duration(*duration_ms), "version": d.version,
                         "previous": d.previous_version, "new": new.as_str(), "stable": stable.as_str(),
@@ -193,8 +196,7 @@ impl Agent {
                 );
                 // The verification figures lead the success message, as in the seed.
                 let verified = seen.verified.filter(|_| *state == DeploymentState::Succeeded).map(|m| {
-                    self.render(
-                        "progress.j2",
+                    self.render_progress(
                         serde_json::json!({"kind": "verified", "error_rate": percent(m.error_rate_percent),
                             "p99": millis(m.p99_ms), "baseline": millis(m.baseline_p99_ms)}),
                     )
@@ -205,6 +207,14 @@ impl Agent {
                 });
             }
         };
-        Some(self.render("progress.j2", view))
+        Some(self.render_progress(view))
+    }
+
+    /// A progress message: indented step lines keep their indentation, and the
+    /// line breaks around the template's tags go.
+    fn render_progress(&self, view: serde_json::Value) -> String {
+        self.render("progress.j2", view)
+            .trim_matches('\n')
+            .to_string()
     }
 }

@@ -435,3 +435,23 @@ async fn mfa_enroll_answers_privately_and_activates_after_one_valid_code() {
     let reply = c.say(&generator.code_at(now)).await;
     assert!(reply.contains("Your authenticator is set up"), "{reply}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_promotion_reads_as_the_golden_transcript_shows() {
+    // Every sentence of the seed conversation, as the bot says it, on the
+    // paused clock (so durations and figures are the same on every run).
+    let c = chat().await;
+    let mut transcript = String::new();
+    let mut turn =
+        |said: &str, reply: String| transcript.push_str(&format!("> {said}\n{reply}\n\n"));
+    turn(
+        "promote 1.3.0 from tst to prd",
+        c.say("promote 1.3.0 from tst to prd").await,
+    );
+    turn("yes", c.say("yes").await);
+    turn("(TOTP code)", c.say(&c.code("alice").await).await);
+    turn("@bob: approve", c.say("@bob: approve").await);
+    turn("(progress)", c.settle().await);
+    turn("status of prd", c.say("status of prd").await);
+    super::help_golden::golden("conversation_promote.txt", &transcript);
+}
