@@ -34,6 +34,7 @@ use crate::rollout::Engine;
 use crate::store::Store;
 
 pub use dialogue::Pending;
+pub use views::status_view;
 
 /// The agent and everything it talks to.
 pub struct Agent {
@@ -51,6 +52,8 @@ pub struct Agent {
     pub(crate) sim: Option<Sim>,
     pub(crate) question_timeout: Duration,
     pub(crate) state: Mutex<State>,
+    /// Events the progress stream has shown (see [`Agent::settle`]).
+    pub(crate) events_shown: std::sync::atomic::AtomicUsize,
 }
 
 /// What the agent remembers between lines.
@@ -101,6 +104,7 @@ impl Agent {
             sim: parts.sim,
             question_timeout: parts.question_timeout,
             state: Mutex::new(State::default()),
+            events_shown: std::sync::atomic::AtomicUsize::new(0),
         });
         progress::stream(Arc::downgrade(&agent), events);
         agent
@@ -235,5 +239,15 @@ impl Agent {
             }
         }
         self.engine.wait_all().await;
+        // The last events may still be on their way to chat: wait (briefly) until
+        // the progress stream has shown every event the engine emitted.
+        for _ in 0..400 {
+            if self.events_shown.load(std::sync::atomic::Ordering::SeqCst)
+                >= self.engine.events_sent()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 }

@@ -75,6 +75,20 @@ enum Command {
         /// The configuration file to check.
         file: PathBuf,
     },
+    /// Print what runs where in the demo's fleet: both colours of every
+    /// environment with versions, traffic and health, locks and running
+    /// deployments: the chat answer to "status".
+    Status {
+        /// Only this environment: its name or an alias (`prod`).
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The demo's data directory.
+        #[arg(long, value_name = "DIR", default_value = ".switchyard-demo")]
+        data_dir: PathBuf,
+    },
     /// Print the latest deployments (version, date, duration, strategy, who,
     /// outcome), then rollbacks, average time and success rate: the chat
     /// answer to "show deployment history".
@@ -140,6 +154,12 @@ fn main() -> ExitCode {
         Command::Demo { data_dir } => {
             load(cli.config.as_deref()).and_then(|(c, _)| demo(c, &data_dir))
         }
+        Command::Status {
+            env,
+            json,
+            data_dir,
+        } => load_config(cli.config.as_deref())
+            .and_then(|c| status(&c, env.as_deref(), json, &data_dir)),
         Command::History { env, limit, output } => {
             load_config(cli.config.as_deref()).and_then(|c| {
                 let which = Report::History { limit };
@@ -169,6 +189,65 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     Ok(match path {
         Some(p) => Config::load(p).with_context(|| format!("loading {}", p.display()))?,
         None => Config::demo(),
+    })
+}
+
+/// `status`: the demo fleet as `status` in chat shows it.
+fn status(
+    config: &Config,
+    env: Option<&str>,
+    json: bool,
+    data_dir: &Path,
+) -> anyhow::Result<ExitCode> {
+    let fleet = data_dir.join("fleet.json");
+    if !fleet.exists() {
+        anyhow::bail!(
+            "no demo fleet in {}: run `switchyard demo --data-dir {}` first",
+            data_dir.display(),
+            data_dir.display()
+        );
+    }
+    let env = match env {
+        None => None,
+        Some(word) => match config.environment(word) {
+            Some(e) => Some(e.name.clone()),
+            None => {
+                let known: Vec<&str> = config
+                    .environments
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect();
+                eprintln!(
+                    "'{word}' is not an environment; known environments: {}",
+                    known.join(", ")
+                );
+                return Ok(ExitCode::from(2));
+            }
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let options = switchyard::cloud::sim::SimOptions {
+            startup: config.simulator.startup,
+            health_delay: config.simulator.health_delay,
+            requests_per_sec: config.simulator.requests_per_sec,
+            ..Default::default()
+        };
+        let sim = switchyard::cloud::sim::Sim::open(&fleet, Clock::system(), options)?;
+        let store = Store::open(&format!(
+            "sqlite://{}",
+            data_dir.join("switchyard.db").display()
+        ))
+        .await?;
+        let view = switchyard::conversation::status_view(config, &sim.cloud(), &store, env).await;
+        if json {
+            println!("{view}");
+        } else {
+            println!("{}", Renderer::new().render("status.j2", view).trim_start());
+        }
+        Ok(ExitCode::SUCCESS)
     })
 }
 

@@ -40,6 +40,11 @@ pub(super) fn stream(agent: Weak<Agent>, mut events: broadcast::Receiver<Event>)
                         missed = n,
                         "progress stream fell behind; some lines were not shown"
                     );
+                    if let Some(agent) = agent.upgrade() {
+                        agent
+                            .events_shown
+                            .fetch_add(n as usize, std::sync::atomic::Ordering::SeqCst);
+                    }
                     continue;
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
@@ -60,6 +65,9 @@ pub(super) fn stream(agent: Weak<Agent>, mut events: broadcast::Receiver<Event>)
             if matches!(event.kind, EventKind::Finished { .. }) {
                 seen.remove(&event.deployment);
             }
+            agent
+                .events_shown
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
     });
 }

@@ -6,8 +6,9 @@ use serde::Serialize;
 
 use super::Agent;
 use crate::chat::Incoming;
-use crate::cloud::{Colour, Readiness, ServiceRef};
-use crate::store::DeploymentState;
+use crate::cloud::{Cloud, Colour, Readiness, ServiceRef};
+use crate::config::Config;
+use crate::store::{DeploymentState, Store};
 
 #[derive(Serialize)]
 struct ColourView {
@@ -28,82 +29,94 @@ struct EnvView {
     running: Option<String>,
 }
 
+/// The environments asked about: one, or all in promotion order.
+fn envs(config: &Config, env: Option<String>) -> Vec<String> {
+    match env {
+        Some(env) => vec![env],
+        None => config.environments.iter().map(|e| e.name.clone()).collect(),
+    }
+}
+
+/// What runs where, for `status` in chat and `switchyard status`: both colours
+/// of each environment's service with weights and health, the running
+/// deployment and the lock, as the view of `prompts/status.j2`.
+pub async fn status_view(
+    config: &Config,
+    cloud: &Cloud,
+    store: &Store,
+    env: Option<String>,
+) -> serde_json::Value {
+    let service = config
+        .services
+        .first()
+        .map(|s| s.name.clone())
+        .unwrap_or_else(|| "app".into());
+    let mut out = Vec::new();
+    for name in envs(config, env) {
+        let svc = ServiceRef::new(&name, &service);
+        let lock = store.lock_of(&name).await.ok().flatten().map(|l| {
+            let reason = l.reason.map(|r| format!(" ({r})")).unwrap_or_default();
+            format!("{}{reason}", l.locked_by)
+        });
+        let running = store.active_in(&name).await.ok().flatten().map(|d| {
+            format!(
+                "#{} {} by {} ({})",
+                d.id,
+                d.version,
+                d.requested_by,
+                d.state.as_str()
+            )
+        });
+        out.push(EnvView {
+            colours: colours(cloud, &svc).await,
+            name,
+            lock,
+            running,
+        });
+    }
+    serde_json::json!({ "envs": out })
+}
+
+/// Both colours of `svc` as the cloud reports them now.
+async fn colours(cloud: &Cloud, svc: &ServiceRef) -> Vec<ColourView> {
+    let weights = cloud.traffic.weights(svc).await.ok();
+    let mut out = Vec::new();
+    for colour in [Colour::Blue, Colour::Green] {
+        let r = cloud
+            .compute
+            .readiness(svc, colour)
+            .await
+            .unwrap_or(Readiness {
+                version: None,
+                desired: 0,
+                running: 0,
+                healthy: 0,
+                restarts: 0,
+            });
+        let weight = weights.map_or(0, |w| w.of(colour));
+        let role = match (weight, r.desired) {
+            (100, _) => "Active",
+            (0, 0) => "Idle",
+            (0, _) => "Standby",
+            _ => "Shifting",
+        };
+        out.push(ColourView {
+            colour: colour.as_str(),
+            role,
+            version: r.version,
+            weight,
+            healthy: r.healthy,
+            desired: r.desired,
+            restarts: r.restarts,
+        });
+    }
+    out
+}
+
 impl Agent {
-    /// The environments asked about: one, or all in promotion order.
-    fn envs(&self, env: Option<String>) -> Vec<String> {
-        match env {
-            Some(env) => vec![env],
-            None => self
-                .config
-                .environments
-                .iter()
-                .map(|e| e.name.clone())
-                .collect(),
-        }
-    }
-
-    /// Both colours of `svc` as the cloud reports them now.
-    async fn colours(&self, svc: &ServiceRef) -> Vec<ColourView> {
-        let weights = self.cloud.traffic.weights(svc).await.ok();
-        let mut out = Vec::new();
-        for colour in [Colour::Blue, Colour::Green] {
-            let r = self
-                .cloud
-                .compute
-                .readiness(svc, colour)
-                .await
-                .unwrap_or(Readiness {
-                    version: None,
-                    desired: 0,
-                    running: 0,
-                    healthy: 0,
-                    restarts: 0,
-                });
-            let weight = weights.map_or(0, |w| w.of(colour));
-            let role = match (weight, r.desired) {
-                (100, _) => "Active",
-                (0, 0) => "Idle",
-                (0, _) => "Standby",
-                _ => "Shifting",
-            };
-            out.push(ColourView {
-                colour: colour.as_str(),
-                role,
-                version: r.version,
-                weight,
-                healthy: r.healthy,
-                desired: r.desired,
-                restarts: r.restarts,
-            });
-        }
-        out
-    }
-
     pub(crate) async fn status(&self, msg: &Incoming, env: Option<String>) {
-        let mut envs = Vec::new();
-        for name in self.envs(env) {
-            let svc = self.service(&name);
-            let lock = self.store.lock_of(&name).await.ok().flatten().map(|l| {
-                let reason = l.reason.map(|r| format!(" ({r})")).unwrap_or_default();
-                format!("{}{reason}", l.locked_by)
-            });
-            let running = self.store.active_in(&name).await.ok().flatten().map(|d| {
-                format!(
-                    "#{} {} by {} ({})",
-                    d.id,
-                    d.version,
-                    d.requested_by,
-                    d.state.as_str()
-                )
-            });
-            envs.push(EnvView {
-                colours: self.colours(&svc).await,
-                name,
-                lock,
-                running,
-            });
-        }
-        let text = self.render("status.j2", serde_json::json!({ "envs": envs }));
+        let view = status_view(&self.config, &self.cloud, &self.store, env).await;
+        let text = self.render("status.j2", view);
         self.say(&msg.channel, text.trim_start().to_string()).await;
     }
 
@@ -146,7 +159,7 @@ impl Agent {
     /// about: both colours' readiness and weights, and the last failure on record.
     pub(crate) async fn troubleshoot(&self, msg: &Incoming, env: Option<String>) {
         let mut diagnostics = Vec::new();
-        for name in self.envs(env.clone()) {
+        for name in envs(&self.config, env.clone()) {
             let svc = self.service(&name);
             let last_failure = self
                 .store
@@ -156,7 +169,7 @@ impl Agent {
                 .into_iter()
                 .find(|d| matches!(d.state, DeploymentState::Failed | DeploymentState::RolledBack))
                 .map(|d| serde_json::json!({"id": d.id, "version": d.version, "reason": d.reason.unwrap_or_default()}));
-            diagnostics.push(serde_json::json!({"env": name, "colours": self.colours(&svc).await, "last_failure": last_failure}));
+            diagnostics.push(serde_json::json!({"env": name, "colours": colours(&self.cloud, &svc).await, "last_failure": last_failure}));
         }
         let text = self.render(
             "troubleshoot.j2",

@@ -36,12 +36,15 @@ pub(super) struct Core {
     pub journal_writes: AtomicUsize,
     /// Told when the test hook fires, so a test knows the "process" is dead.
     pub crashed: tokio::sync::Notify,
+    /// How many events were emitted, so a listener can tell when it has seen all.
+    pub events_sent: AtomicUsize,
 }
 
 impl Core {
     pub fn emit(&self, deployment: i64, svc: &ServiceRef, kind: EventKind) {
         tracing::info!(deployment, env = %svc.env, service = %svc.service, event = ?kind, "deployment event");
         // No subscriber is fine: events are for people, the journal is the record.
+        self.events_sent.fetch_add(1, Ordering::SeqCst);
         let _ = self.events.send(Event {
             deployment,
             env: svc.env.clone(),

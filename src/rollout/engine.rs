@@ -140,11 +140,19 @@ impl Engine {
                 crash_after: options.crash_after_journal_writes,
                 journal_writes: AtomicUsize::new(0),
                 crashed: tokio::sync::Notify::new(),
+                events_sent: AtomicUsize::new(0),
             }),
             recovery: options.recovery,
             tasks: Mutex::new(HashMap::new()),
             starting: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// How many events the engine has emitted so far.
+    pub fn events_sent(&self) -> usize {
+        self.core
+            .events_sent
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every event of every deployment from now on.

@@ -53,6 +53,22 @@ fn a_piped_conversation_is_answered_in_order_and_its_deployment_finishes_before_
     let again = demo(dir.path(), "status of dev\nhistory dev\n");
     assert!(again.contains("Active): 1.3.2"), "{again}");
     assert!(again.contains("SUCCESS"), "{again}");
+
+    // `switchyard status` reads the same fleet from outside the chat.
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["status", "--json", "--env", "development", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("SWITCHYARD_CONFIG")
+        .output()
+        .unwrap();
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let live: Vec<&serde_json::Value> = view["envs"][0]["colours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["weight"] == 100)
+        .collect();
+    assert_eq!(live[0]["version"], "1.3.2", "{view}");
 }
 
 #[test]
