@@ -61,12 +61,16 @@ pub struct Conversation {
     /// How long a question (yes/no, a TOTP code) waits for its answer.
     #[serde(with = "humantime_serde")]
     pub question_timeout: Duration,
+    /// How long an approval request holds its environment before it lapses.
+    #[serde(with = "humantime_serde")]
+    pub approval_timeout: Duration,
 }
 
 impl Default for Conversation {
     fn default() -> Conversation {
         Conversation {
             question_timeout: Duration::from_secs(120),
+            approval_timeout: Duration::from_secs(30 * 60),
         }
     }
 }

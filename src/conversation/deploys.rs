@@ -295,6 +295,7 @@ impl Agent {
                     ..Message::to_channel(&msg.channel, text)
                 })
                 .await;
+                self.expire_approval(id);
             }
             Action::Rollback {
                 svc, version: None, ..
@@ -333,6 +334,37 @@ impl Agent {
                 }
             }
         }
+    }
+
+    /// An approval request that nobody answers lapses after
+    /// `conversation.approval_timeout`, giving its environment back.
+    fn expire_approval(self: &Arc<Self>, id: i64) {
+        let agent = Arc::downgrade(self);
+        let timeout = self.config.conversation.approval_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            let Some(agent) = agent.upgrade() else { return };
+            let lapsed = agent
+                .state
+                .lock()
+                .expect("state lock")
+                .approvals
+                .remove(&id);
+            if let Some(request) = lapsed {
+                if let Err(e) = agent
+                    .engine
+                    .cancel(id, "the approval request expired")
+                    .await
+                {
+                    tracing::warn!(error = %e, id, "could not cancel an expired approval request");
+                }
+                let text = agent.render(
+                    "approval.j2",
+                    serde_json::json!({"kind": "expired", "id": id}),
+                );
+                agent.say(&request.channel, text).await;
+            }
+        });
     }
 
     fn remember_channel(&self, id: i64, channel: &str) {

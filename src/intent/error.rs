@@ -68,8 +68,9 @@ impl ParseError {
 /// Quotes a user's words for an error message. Echoed text must not do what the
 /// sender could not: it is shortened (a 500-character word does not fill the
 /// channel), mentions are broken with a zero-width space after `@` (so
-/// `@everyone` in a typo never pings), and invisible or direction-changing
-/// characters are shown as `U+XXXX` instead of rearranging the message.
+/// `@everyone` in a typo never pings), formatting characters (`*`, `_`, `` ` ``,
+/// `|`, `>`, `~`) are escaped, and invisible or direction-changing characters
+/// are shown as `U+XXXX` instead of rearranging the message.
 pub fn quote(word: &str) -> String {
     const MAX: usize = 40;
     let mut out = String::from("'");
@@ -78,6 +79,10 @@ pub fn quote(word: &str) -> String {
         if super::slots::is_invisible(c) || c.is_control() {
             out.push_str(&format!("U+{:04X}", c as u32));
         } else {
+            // Chat formatting characters are escaped so echoed text reads as typed.
+            if matches!(c, '*' | '_' | '~' | '`' | '|' | '>' | '\\') {
+                out.push('\\');
+            }
             out.push(c);
             if c == '@' {
                 out.push('\u{200B}');

@@ -455,3 +455,22 @@ async fn the_promotion_reads_as_the_golden_transcript_shows() {
     turn("status of prd", c.say("status of prd").await);
     super::help_golden::golden("conversation_promote.txt", &transcript);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_approval_nobody_answers_lapses_and_frees_the_environment() {
+    let c = chat().await;
+    up_to_the_code(&c).await;
+    c.say(&c.code("alice").await).await;
+    tokio::time::sleep(Duration::from_secs(31 * 60)).await;
+    let lapsed = c.said.take();
+    assert!(
+        lapsed.contains("The approval request #1 expired"),
+        "{lapsed}"
+    );
+    assert_eq!(
+        c.demo.store.deployment(1).await.unwrap().unwrap().state,
+        DeploymentState::Aborted
+    );
+    let reply = c.say("promote 1.3.0 from tst to prd").await;
+    assert!(reply.contains("✓ target-idle"), "{reply}");
+}
