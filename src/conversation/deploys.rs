@@ -424,24 +424,32 @@ impl Agent {
         }
     }
 
+    /// The approval request a line means, with its environment and requester;
+    /// `None` after telling the speaker there is none, or which to name.
+    async fn approval_in_question(
+        &self,
+        msg: &Incoming,
+        id: Option<u64>,
+    ) -> Option<(i64, String, String)> {
+        match self.pick_approval(&msg.channel, id) {
+            Ok(id) => {
+                let state = self.state.lock().expect("state lock");
+                let req = &state.approvals[&id].prepared.req;
+                Some((id, req.svc.env.clone(), req.requested_by.clone()))
+            }
+            Err(view) => {
+                self.say(&msg.channel, self.render("approval.j2", view))
+                    .await;
+                None
+            }
+        }
+    }
+
     /// `approve [#id]`: four-eyes and the approve role, then count; the last
     /// approval starts the wait timer and the deployment.
     pub(crate) async fn approve(self: &Arc<Self>, msg: &Incoming, id: Option<u64>) {
-        let id = match self.pick_approval(&msg.channel, id) {
-            Ok(id) => id,
-            Err(view) => {
-                return self
-                    .say(&msg.channel, self.render("approval.j2", view))
-                    .await;
-            }
-        };
-        let (env, requested_by) = {
-            let state = self.state.lock().expect("state lock");
-            let a = &state.approvals[&id];
-            (
-                a.prepared.req.svc.env.clone(),
-                a.prepared.req.requested_by.clone(),
-            )
+        let Some((id, env, requested_by)) = self.approval_in_question(msg, id).await else {
+            return;
         };
         if let Err(refusal) = policy::may_approve(&self.config, &msg.user, &env, &requested_by) {
             return self
@@ -476,18 +484,8 @@ impl Agent {
         id: Option<u64>,
         reason: Option<String>,
     ) {
-        let id = match self.pick_approval(&msg.channel, id) {
-            Ok(id) => id,
-            Err(view) => {
-                return self
-                    .say(&msg.channel, self.render("approval.j2", view))
-                    .await;
-            }
-        };
-        let (env, requested_by) = {
-            let state = self.state.lock().expect("state lock");
-            let req = &state.approvals[&id].prepared.req;
-            (req.svc.env.clone(), req.requested_by.clone())
+        let Some((id, env, requested_by)) = self.approval_in_question(msg, id).await else {
+            return;
         };
         if let Err(refusal) = policy::may_deny(&self.config, &msg.user, &env, &requested_by) {
             return self

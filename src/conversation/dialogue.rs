@@ -123,12 +123,7 @@ impl Agent {
                 self.forget_question(&key);
                 match answer {
                     Answer::No => {
-                        let text = self.render(
-                            "dialogue.j2",
-                            serde_json::json!({"kind": "cancelled", "what": action.describe()}),
-                        );
-                        self.say(&msg.channel, text).await;
-                        action.release(self).await;
+                        self.cancelled(msg, &action).await;
                     }
                     Answer::Yes if mfa => self.ask_code(msg, action).await,
                     Answer::Yes => self.proceed(msg, action).await,
@@ -138,12 +133,7 @@ impl Agent {
             Pending::Totp { action } => {
                 if let Some(Answer::No) = yes_or_no(&msg.text) {
                     self.forget_question(&key);
-                    let text = self.render(
-                        "dialogue.j2",
-                        serde_json::json!({"kind": "cancelled", "what": action.describe()}),
-                    );
-                    self.say(&msg.channel, text).await;
-                    action.release(self).await;
+                    self.cancelled(msg, &action).await;
                     return true;
                 }
                 if !looks_like_code(&msg.text) {
@@ -169,11 +159,7 @@ impl Agent {
                             self.forget_question(&key);
                             action.release(self).await;
                         }
-                        let text = self.render(
-                            "mfa_result.j2",
-                            serde_json::json!({"ok": false, "refusal": refusal.to_string()}),
-                        );
-                        self.say(&msg.channel, text).await;
+                        self.code_refused(msg, &refusal, false).await;
                     }
                 }
                 true
@@ -192,12 +178,7 @@ impl Agent {
                         self.enroll(msg).await;
                     }
                     Err(refusal) => {
-                        let text = self.render(
-                            "mfa_result.j2",
-                            serde_json::json!({"ok": false, "refusal": refusal.to_string()}),
-                        );
-                        self.send(Message::private(&msg.channel, &msg.user, text))
-                            .await;
+                        self.code_refused(msg, &refusal, true).await;
                     }
                 }
                 true
@@ -218,17 +199,37 @@ impl Agent {
                             .await;
                     }
                     Err(refusal) => {
-                        let text = self.render(
-                            "mfa_result.j2",
-                            serde_json::json!({"ok": false, "refusal": refusal.to_string()}),
-                        );
-                        self.send(Message::private(&msg.channel, &msg.user, text))
-                            .await;
+                        self.code_refused(msg, &refusal, true).await;
                     }
                 }
                 true
             }
         }
+    }
+
+    /// Says why a code was refused; privately when `private`.
+    async fn code_refused(&self, msg: &Incoming, refusal: &MfaRefusal, private: bool) {
+        let text = self.render(
+            "mfa_result.j2",
+            serde_json::json!({"ok": false, "refusal": refusal.to_string()}),
+        );
+        if private {
+            self.send(Message::private(&msg.channel, &msg.user, text))
+                .await;
+        } else {
+            self.say(&msg.channel, text).await;
+        }
+    }
+
+    /// Tells the speaker `action` was cancelled and gives back what it held.
+    async fn cancelled(&self, msg: &Incoming, action: &Action) {
+        let what = action.describe();
+        let text = self.render(
+            "dialogue.j2",
+            serde_json::json!({"kind": "cancelled", "what": what}),
+        );
+        self.say(&msg.channel, text).await;
+        action.release(self).await;
     }
 
     /// Asks for a TOTP code bound to `action`.

@@ -87,25 +87,19 @@ fn decide(config: &Config, user: &User, intent: &Intent) -> Result<Requirements,
         Intent::Abort { env } => operate(config, user, env.as_ref(), "abort"),
         Intent::Pause { env } => operate(config, user, env.as_ref(), "pause"),
         Intent::Resume { env } => operate(config, user, env.as_ref(), "resume"),
-        Intent::Lock { env, .. } => {
+        Intent::Lock { env, .. } | Intent::Unlock { env } => {
+            let verb = if matches!(intent, Intent::Lock { .. }) {
+                "lock"
+            } else {
+                "unlock"
+            };
             let env = environment(config, &env.0)?;
             grant(
                 config,
                 user,
                 env,
                 &[Action::Lock],
-                &format!("lock {}", env.name),
-            )?;
-            Ok(nothing)
-        }
-        Intent::Unlock { env } => {
-            let env = environment(config, &env.0)?;
-            grant(
-                config,
-                user,
-                env,
-                &[Action::Lock],
-                &format!("unlock {}", env.name),
+                &format!("{verb} {}", env.name),
             )?;
             Ok(nothing)
         }
