@@ -6,6 +6,7 @@
 //! `Config::load` and friends return a `Config` only when there are no errors.
 //! `config/demo.toml` is the annotated reference for the format.
 
+mod aws;
 mod model;
 mod plan;
 mod secret;
@@ -14,8 +15,9 @@ mod validate;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use aws::Aws;
 pub use model::{
-    Action, Bot, Config, Conversation, Engine, Environment, Mfa, Policy, Recovery, Role, Service,
+    Action, Bot, CloudBackend, Config, Conversation, Engine, Environment, Mfa, Policy, Recovery, Role, Service,
     Simulator, Store, User, VersionRule,
 };
 pub use plan::{Analysis, Inconclusive, Plan, Strategy};

@@ -34,6 +34,21 @@ pub struct Config {
     pub conversation: Conversation,
     /// The simulated fleet `switchyard demo` starts from.
     pub simulator: Simulator,
+    /// Which fleet `switchyard run` drives.
+    pub cloud: CloudBackend,
+    /// The real fleet, when `cloud = "aws"`.
+    pub aws: Option<super::aws::Aws>,
+}
+
+/// The fleet the agent drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CloudBackend {
+    /// The in-process simulator (the demo).
+    #[default]
+    Sim,
+    /// ECS services behind an ALB, metrics from CloudWatch or Prometheus.
+    Aws,
 }
 
 impl Default for Config {
@@ -50,6 +65,8 @@ impl Default for Config {
             engine: Engine::default(),
             conversation: Conversation::default(),
             simulator: Simulator::default(),
+            cloud: CloudBackend::default(),
+            aws: None,
         }
     }
 }

@@ -37,6 +37,7 @@ pub(super) fn validate(config: Config) -> Report {
     users(&config, &mut out);
     plans(&config, &mut out);
     secrets(&config, &mut out);
+    cloud(&config, &mut out);
     Report {
         config: out.errors.is_empty().then_some(config),
         errors: out.errors,
@@ -388,5 +389,19 @@ fn secrets(config: &Config, out: &mut Findings) {
         if let Some(first) = seeds.insert(seed.to_ascii_uppercase(), key.clone()) {
             out.warn(&key, format!("same TOTP secret as {first}"));
         }
+    }
+}
+
+/// `cloud = "aws"` needs an `[aws]` section, which checks itself.
+fn cloud(config: &Config, out: &mut Findings) {
+    use super::model::CloudBackend;
+    match (&config.cloud, &config.aws) {
+        (CloudBackend::Aws, None) => out.error("aws", "cloud = \"aws\" needs an [aws] section"),
+        (_, Some(aws)) => {
+            let (errors, warnings) = super::aws::check(aws, config);
+            out.errors.extend(errors);
+            out.warnings.extend(warnings);
+        }
+        _ => {}
     }
 }
