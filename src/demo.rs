@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use crate::chat::ChatPort;
 use crate::clock::Clock;
-use crate::cloud::ServiceRef;
 use crate::cloud::sim::{Sim, SimOptions};
+use crate::cloud::{Cloud, ServiceRef};
 use crate::config::Config;
 use crate::conversation::{Agent, Parts};
 use crate::intent::Grammar;
@@ -84,38 +84,15 @@ impl Demo {
         }
         let store =
             Store::open(&format!("sqlite://{}", dir.join("switchyard.db").display())).await?;
-        let mfa = Mfa::new(store.clone(), &config.mfa, &config.users)?;
-        let retry = Retry {
-            deadline: config.engine.retry_deadline,
-            backoff: config.engine.retry_backoff,
-        };
-        let options = EngineOptions {
-            recovery: config.engine.recovery,
-            ..EngineOptions::default()
-        };
-        let engine = Arc::new(Engine::new(
-            store.clone(),
-            sim.cloud(),
-            clock,
-            retry,
-            options,
-        ));
-        let grammar = Grammar::for_config(&config)?;
-        let question_timeout = config.conversation.question_timeout;
-        let agent = Agent::start(Parts {
+        let (agent, engine) = assemble(
             config,
-            grammar,
-            engine: engine.clone(),
-            store: store.clone(),
-            cloud: sim.cloud(),
-            mfa,
+            sim.cloud(),
+            Some(sim.clone()),
+            store.clone(),
             chat,
             clock,
-            sim: Some(sim.clone()),
-            question_timeout,
-        });
-        // Recover after the agent listens, so the takeover is announced.
-        engine.recover().await?;
+        )
+        .await?;
         Ok(Demo {
             agent,
             engine,
@@ -124,6 +101,51 @@ impl Demo {
             dir: dir.to_path_buf(),
         })
     }
+}
+
+/// Builds the agent on `cloud` (the simulator for the demo, AWS for `run`),
+/// starts streaming its progress, and recovers what a previous process left
+/// mid-way (after the agent listens, so the takeover is announced).
+pub async fn assemble(
+    config: Config,
+    cloud: Cloud,
+    sim: Option<Sim>,
+    store: Store,
+    chat: Arc<dyn ChatPort>,
+    clock: Clock,
+) -> Result<(Arc<Agent>, Arc<Engine>), DemoError> {
+    let mfa = Mfa::new(store.clone(), &config.mfa, &config.users)?;
+    let retry = Retry {
+        deadline: config.engine.retry_deadline,
+        backoff: config.engine.retry_backoff,
+    };
+    let options = EngineOptions {
+        recovery: config.engine.recovery,
+        ..EngineOptions::default()
+    };
+    let engine = Arc::new(Engine::new(
+        store.clone(),
+        cloud.clone(),
+        clock,
+        retry,
+        options,
+    ));
+    let grammar = Grammar::for_config(&config)?;
+    let question_timeout = config.conversation.question_timeout;
+    let agent = Agent::start(Parts {
+        config,
+        grammar,
+        engine: engine.clone(),
+        store,
+        cloud,
+        mfa,
+        chat,
+        clock,
+        sim,
+        question_timeout,
+    });
+    engine.recover().await?;
+    Ok((agent, engine))
 }
 
 /// How long the console waits, at the end of its input, for a deployment that

@@ -58,6 +58,13 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = ".switchyard-demo")]
         data_dir: PathBuf,
     },
+    /// Run the agent with the configured cloud backend (`cloud = "sim"` or
+    /// `"aws"`) and the console as its chat channel.
+    Run {
+        /// With the simulator backend: where the fleet and store live.
+        #[arg(long, value_name = "DIR", default_value = ".switchyard-demo")]
+        data_dir: PathBuf,
+    },
     /// Read TEXT as a chat command and print the intent it means.
     ///
     /// Exits 0 with the intent, or 2 with what was wrong and what to type instead.
@@ -151,6 +158,7 @@ fn main() -> ExitCode {
         Command::Parse { json, text } => {
             load(cli.config.as_deref()).map(|(_, g)| parse(&g, &text.join(" "), json))
         }
+        Command::Run { data_dir } => load(cli.config.as_deref()).and_then(|(c, _)| run(c, &data_dir)),
         Command::Demo { data_dir } => {
             load(cli.config.as_deref()).and_then(|(c, _)| demo(c, &data_dir))
         }
@@ -449,33 +457,63 @@ fn check_config(path: &Path) -> ExitCode {
 /// previous one was answered; at the end of input it waits for running
 /// deployments to finish, then exits.
 fn demo(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let default_user = config.users.first().map(|u| u.name.clone()).unwrap_or_else(|| "you".into());
-        let bot = config.bot.name.clone();
         let chat = Arc::new(Console::stdout());
-        let demo = Demo::open(config, data_dir, chat, Clock::system())
+        let demo = Demo::open(config.clone(), data_dir, chat, Clock::system())
             .await
             .with_context(|| format!("starting the demo in {}", data_dir.display()))?;
+        let user = default_user(&config);
         let banner = Renderer::new().render(
             "demo_banner.j2",
-            serde_json::json!({ "user": default_user, "dir": data_dir.display().to_string() }),
+            serde_json::json!({ "user": user, "dir": data_dir.display().to_string() }),
         );
         println!("{banner}");
-        let mut lines = console_lines(&default_user);
-        while let Some(line) = lines.recv().await {
-            if line.trim().is_empty() {
-                continue;
-            }
-            demo.agent.handle(console::incoming(&line, &default_user, &bot)).await;
-        }
-        if tokio::time::timeout(switchyard::demo::SETTLE_LIMIT, demo.agent.settle()).await.is_err() {
-            eprintln!("switchyard: stopped waiting for running deployments; they continue on the next start");
-        }
+        console_session(&demo.agent, &user, &config.bot.name).await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `run`: the agent with the configured cloud backend and the console as chat.
+/// The simulator backend is the demo with the configured store; `aws` drives
+/// the fleet described in `[aws]`.
+fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
+    match config.cloud {
+        switchyard::config::CloudBackend::Sim => demo(config, data_dir),
+        switchyard::config::CloudBackend::Aws => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let aws = config.aws.clone().context("cloud = \"aws\" needs an [aws] section")?;
+                let service = config.services.first().map(|s| s.name.clone()).unwrap_or_else(|| "app".into());
+                // AWS_CONNECT_PLACEHOLDER
+                let _ = (&aws, &service);
+                anyhow::bail!("the AWS backend is being wired in");
+                #[allow(unreachable_code)]
+                let agent: Arc<switchyard::conversation::Agent> = unreachable!();
+                console_session(&agent, &default_user(&config), &config.bot.name).await;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+    }
+}
+
+fn default_user(config: &Config) -> String {
+    config.users.first().map(|u| u.name.clone()).unwrap_or_else(|| "you".into())
+}
+
+/// Reads console lines, one at a time, each answered before the next; at the
+/// end of input waits for running deployments to finish.
+async fn console_session(agent: &Arc<switchyard::conversation::Agent>, user: &str, bot: &str) {
+    let mut lines = console_lines(user);
+    while let Some(line) = lines.recv().await {
+        if line.trim().is_empty() {
+            continue;
+        }
+        agent.handle(console::incoming(&line, user, bot)).await;
+    }
+    if tokio::time::timeout(switchyard::demo::SETTLE_LIMIT, agent.settle()).await.is_err() {
+        eprintln!("switchyard: stopped waiting for running deployments; they continue on the next start");
+    }
 }
 
 /// Lines from standard input: a line editor with history on a terminal, plain
