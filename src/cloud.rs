@@ -9,6 +9,7 @@
 //! trying again could help ([`CloudError::Retryable`]: throttling, timeouts) or not
 //! ([`CloudError::Permanent`]).
 
+pub mod aws;
 pub mod sim;
 
 use std::fmt;

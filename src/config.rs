@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 pub use aws::Aws;
 pub use model::{
-    Action, Bot, CloudBackend, Config, Conversation, Engine, Environment, Mfa, Policy, Recovery, Role, Service,
-    Simulator, Store, User, VersionRule,
+    Action, Bot, CloudBackend, Config, Conversation, Engine, Environment, Mfa, Policy, Recovery,
+    Role, Service, Simulator, Store, User, VersionRule,
 };
 pub use plan::{Analysis, Inconclusive, Plan, Strategy};
 pub use secret::{EnvLookup, Secret, SecretError, SecretSource, process_env};

@@ -71,6 +71,8 @@ pub(crate) struct State {
     pub next_question: u64,
     /// Deployments waiting out their wait timer before they launch.
     pub launching: Vec<tokio::task::JoinHandle<()>>,
+    /// Deployments in their wait timer, by environment: `abort ENV` cancels them.
+    pub waiting: HashMap<String, (i64, tokio::task::AbortHandle)>,
 }
 
 /// Everything the agent needs to be built.
@@ -226,9 +228,10 @@ impl Agent {
         self.say(channel, text).await;
     }
 
-    /// Waits until every running deployment has reached a final state (the
-    /// console does this at the end of its input).
-    pub async fn settle(&self) {
+    /// Waits until no deployment is running (the console does this at the end
+    /// of its input), and returns those left behind on purpose: paused, or
+    /// waiting for an approval. Those keep their state for the next session.
+    pub async fn settle(&self) -> Vec<crate::store::Deployment> {
         loop {
             let launching = std::mem::take(&mut self.state.lock().expect("state lock").launching);
             if launching.is_empty() {
@@ -238,16 +241,30 @@ impl Agent {
                 let _ = task.await;
             }
         }
-        self.engine.wait_all().await;
+        let left = loop {
+            let unfinished = self.store.unfinished().await.unwrap_or_default();
+            if !unfinished
+                .iter()
+                .any(|d| d.state == crate::store::DeploymentState::Running)
+            {
+                break unfinished;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        // Tasks still at work without a running deployment (a post-deployment
+        // watch) end on their own.
+        let kept: Vec<i64> = left.iter().map(|d| d.id).collect();
+        self.engine.wait_all_but(&kept).await;
         // The last events may still be on their way to chat: wait (briefly) until
         // the progress stream has shown every event the engine emitted.
         for _ in 0..400 {
             if self.events_shown.load(std::sync::atomic::Ordering::SeqCst)
                 >= self.engine.events_sent()
             {
-                return;
+                break;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        left
     }
 }

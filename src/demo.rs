@@ -28,6 +28,9 @@ pub struct Demo {
     pub sim: Sim,
     pub store: Store,
     pub dir: PathBuf,
+    /// Held while the demo runs: a second process on the same directory would
+    /// drive the same deployments (see [`Demo::open`]).
+    _lock: std::fs::File,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +40,8 @@ pub enum DemoError {
         path: String,
         source: std::io::Error,
     },
+    #[error("another switchyard is using {0}; stop it first, or use another --data-dir")]
+    Busy(String),
     #[error("the simulated fleet: {0}")]
     Sim(#[from] crate::cloud::sim::SimError),
     #[error("the store: {0}")]
@@ -61,6 +66,13 @@ impl Demo {
             path: dir.display().to_string(),
             source,
         })?;
+        let lock = std::fs::File::create(dir.join(".lock")).map_err(|source| DemoError::Dir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        if lock.try_lock().is_err() {
+            return Err(DemoError::Busy(dir.display().to_string()));
+        }
         let sim_cfg = &config.simulator;
         let options = SimOptions {
             startup: sim_cfg.startup,
@@ -99,6 +111,7 @@ impl Demo {
             sim,
             store,
             dir: dir.to_path_buf(),
+            _lock: lock,
         })
     }
 }

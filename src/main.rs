@@ -146,10 +146,14 @@ enum Report {
 }
 
 fn main() -> ExitCode {
+    // Logs go to stderr, plain when it is not a terminal. In the console the
+    // chat is on stdout, so only errors are logged unless RUST_LOG asks for more.
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "error".into()),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -158,7 +162,9 @@ fn main() -> ExitCode {
         Command::Parse { json, text } => {
             load(cli.config.as_deref()).map(|(_, g)| parse(&g, &text.join(" "), json))
         }
-        Command::Run { data_dir } => load(cli.config.as_deref()).and_then(|(c, _)| run(c, &data_dir)),
+        Command::Run { data_dir } => {
+            load(cli.config.as_deref()).and_then(|(c, _)| run(c, &data_dir))
+        }
         Command::Demo { data_dir } => {
             load(cli.config.as_deref()).and_then(|(c, _)| demo(c, &data_dir))
         }
@@ -457,7 +463,9 @@ fn check_config(path: &Path) -> ExitCode {
 /// previous one was answered; at the end of input it waits for running
 /// deployments to finish, then exits.
 fn demo(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let chat = Arc::new(Console::stdout());
         let demo = Demo::open(config.clone(), data_dir, chat, Clock::system())
@@ -481,19 +489,24 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
     match config.cloud {
         switchyard::config::CloudBackend::Sim => demo(config, data_dir),
         switchyard::config::CloudBackend::Aws => {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async {
-                let aws = config.aws.clone().context("cloud = \"aws\" needs an [aws] section")?;
-                let service = config.services.first().map(|s| s.name.clone()).unwrap_or_else(|| "app".into());
-                // AWS_CONNECT_PLACEHOLDER
-                if !aws.region.is_some() || service.is_empty() {
-                    anyhow::bail!("the AWS backend is being wired in");
-                }
+                let aws = config
+                    .aws
+                    .clone()
+                    .context("cloud = \"aws\" needs an [aws] section")?;
+                let service = config
+                    .services
+                    .first()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_else(|| "app".into());
+                let fleet = switchyard::cloud::aws::connect(&aws, &service).await.context("connecting to AWS")?;
                 let store = Store::open(&config.store.url).await.context("opening the store")?;
                 let chat = Arc::new(Console::stdout());
-                let sim = switchyard::cloud::sim::Sim::new(Clock::system(), Default::default());
                 let (agent, _engine) =
-                    switchyard::demo::assemble(config.clone(), sim.cloud(), None, store, chat, Clock::system())
+                    switchyard::demo::assemble(config.clone(), fleet.cloud(), None, store, chat, Clock::system())
                         .await
                         .context("starting the agent")?;
                 console_session(&agent, &default_user(&config), &config.bot.name).await;
@@ -504,7 +517,11 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
 }
 
 fn default_user(config: &Config) -> String {
-    config.users.first().map(|u| u.name.clone()).unwrap_or_else(|| "you".into())
+    config
+        .users
+        .first()
+        .map(|u| u.name.clone())
+        .unwrap_or_else(|| "you".into())
 }
 
 /// Reads console lines, one at a time, each answered before the next; at the
@@ -517,8 +534,23 @@ async fn console_session(agent: &Arc<switchyard::conversation::Agent>, user: &st
         }
         agent.handle(console::incoming(&line, user, bot)).await;
     }
-    if tokio::time::timeout(switchyard::demo::SETTLE_LIMIT, agent.settle()).await.is_err() {
-        eprintln!("switchyard: stopped waiting for running deployments; they continue on the next start");
+    match tokio::time::timeout(switchyard::demo::SETTLE_LIMIT, agent.settle()).await {
+        Ok(left) => {
+            for d in left {
+                let what = match d.state {
+                    switchyard::store::DeploymentState::Paused => {
+                        "stays paused; `resume` it in the next session"
+                    }
+                    _ => {
+                        "is still waiting to start (an approval); it is cancelled on the next start"
+                    }
+                };
+                println!("switchyard: #{} ({} to {}) {what}.", d.id, d.version, d.env);
+            }
+        }
+        Err(_) => eprintln!(
+            "switchyard: stopped waiting for running deployments; they continue on the next start"
+        ),
     }
 }
 

@@ -141,21 +141,48 @@ impl Agent {
                 reason: r.reason.clone(),
             })
             .collect();
+        // A dry run requires nothing itself, but shows what the real run would.
+        let shown = if dry_run {
+            let real = match &source {
+                Some(from) => Intent::Promote {
+                    version: crate::intent::Version(version.clone()),
+                    from: crate::intent::EnvName(from.clone()),
+                    to: crate::intent::EnvName(target.clone()),
+                    strategy: Some(strategy),
+                    dry_run: false,
+                },
+                None => Intent::Deploy {
+                    version: crate::intent::Version(version.clone()),
+                    env: crate::intent::EnvName(target.clone()),
+                    strategy: Some(strategy),
+                    dry_run: false,
+                    emergency,
+                },
+            };
+            policy::authorize(&self.config, &msg.user, &real).unwrap_or(requirements)
+        } else {
+            requirements
+        };
+        let requirements_shown = shown;
         let mut needs = Vec::new();
-        if requirements.mfa {
+        if requirements_shown.mfa {
             needs.push("MFA verification".to_string());
         }
-        if requirements.approvals > 0 {
+        if requirements_shown.approvals > 0 {
             needs.push(format!(
                 "{} approval{} from another person",
-                requirements.approvals,
-                if requirements.approvals == 1 { "" } else { "s" }
+                requirements_shown.approvals,
+                if requirements_shown.approvals == 1 {
+                    ""
+                } else {
+                    "s"
+                }
             ));
         }
-        if !requirements.wait.is_zero() {
+        if !requirements_shown.wait.is_zero() {
             needs.push(format!(
                 "a wait of {} before traffic moves",
-                humantime::format_duration(requirements.wait)
+                humantime::format_duration(requirements_shown.wait)
             ));
         }
         needs.push(format!("{} deployment strategy", strategy));
@@ -394,15 +421,24 @@ impl Agent {
             serde_json::json!({"kind": "waiting", "id": prepared.id, "wait": humantime::format_duration(wait).to_string()}),
         );
         self.say(channel, text).await;
+        let (id, env) = (prepared.id, prepared.req.svc.env.clone());
         let agent = Arc::clone(self);
         let channel = channel.to_string();
         let task = tokio::spawn(async move {
             tokio::time::sleep(wait).await;
+            agent
+                .state
+                .lock()
+                .expect("state lock")
+                .waiting
+                .remove(&prepared.req.svc.env);
             if let Err(e) = agent.engine.launch(prepared).await {
                 agent.refuse(&channel, &e.to_string(), None).await;
             }
         });
-        self.state.lock().expect("state lock").launching.push(task);
+        let mut state = self.state.lock().expect("state lock");
+        state.waiting.insert(env, (id, task.abort_handle()));
+        state.launching.push(task);
     }
 
     /// The approval request `id` names, or the only one pending in the channel.
@@ -511,7 +547,10 @@ impl Agent {
         self.say(&msg.channel, text).await;
     }
 
-    /// `rollback ENV [to VERSION]`: shows what will happen, then asks.
+    /// `rollback ENV [to VERSION]`. To a named version it is a deployment of
+    /// that version, with its checklist, approvals and wait timer (otherwise it
+    /// would bring in an unapproved version); to the standby it shows what will
+    /// happen, then asks.
     pub(crate) async fn request_rollback(
         self: &Arc<Self>,
         msg: &Incoming,
@@ -519,16 +558,24 @@ impl Agent {
         version: Option<String>,
         requirements: Requirements,
     ) {
+        if let Some(version) = version {
+            let deploy = Intent::Deploy {
+                version: crate::intent::Version(version),
+                env: crate::intent::EnvName(env.to_string()),
+                strategy: None,
+                dry_run: false,
+                emergency: false,
+            };
+            return self.request_deployment(msg, deploy, requirements).await;
+        }
         let svc = self.service(env);
-        if version.is_none() {
-            match self.standby_view(&svc).await {
-                Ok(view) => self.say(&msg.channel, self.render("reply.j2", view)).await,
-                Err(why) => return self.refuse(&msg.channel, &why, None).await,
-            }
+        match self.standby_view(&svc).await {
+            Ok(view) => self.say(&msg.channel, self.render("reply.j2", view)).await,
+            Err(why) => return self.refuse(&msg.channel, &why, None).await,
         }
         let action = Action::Rollback {
             svc,
-            version,
+            version: None,
             requirements,
         };
         self.ask_or_proceed(msg, action, requirements).await;
@@ -536,6 +583,31 @@ impl Agent {
 
     /// What a rollback would do: the live and standby colours and versions.
     async fn standby_view(&self, svc: &ServiceRef) -> Result<serde_json::Value, String> {
+        // Checked before asking anything: a rollback undoes the last success.
+        let last = self
+            .store
+            .history(Some(&svc.env), 1)
+            .await
+            .map_err(|e| e.to_string())?;
+        match last.first() {
+            Some(d) if d.state == crate::store::DeploymentState::Succeeded => {}
+            Some(d) => {
+                return Err(format!(
+                    "nothing to roll back in {}: the last deployment (#{}, {}) is {}; `status {}` shows what runs",
+                    svc.env,
+                    d.id,
+                    d.version,
+                    d.state.as_str().replace('_', " "),
+                    svc.env
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "nothing to roll back in {}: no deployment on record",
+                    svc.env
+                ));
+            }
+        }
         let weights = self
             .cloud
             .traffic
@@ -597,6 +669,31 @@ impl Agent {
                 Err(e) => return self.refuse(&msg.channel, &e.to_string(), None).await,
             },
         };
+        // A deployment still in its wait timer has moved nothing: abort cancels it.
+        let waiting = self.state.lock().expect("state lock").waiting.remove(&env);
+        if let Some((id, timer)) = waiting {
+            if what != "abort" {
+                self.state
+                    .lock()
+                    .expect("state lock")
+                    .waiting
+                    .insert(env.clone(), (id, timer));
+                let text = format!(
+                    "#{id} has not started yet (it is in its wait timer); `abort {env}` cancels it"
+                );
+                return self.refuse(&msg.channel, &text, None).await;
+            }
+            timer.abort();
+            let why = format!("aborted by {} before it started", msg.user);
+            if let Err(e) = self.engine.cancel(id, &why).await {
+                return self.refuse(&msg.channel, &e.to_string(), None).await;
+            }
+            let text = self.render(
+                "dialogue.j2",
+                serde_json::json!({"kind": "cancelled", "what": format!("#{id}")}),
+            );
+            return self.say(&msg.channel, text).await;
+        }
         let result = match what {
             "abort" => self
                 .engine

@@ -65,10 +65,12 @@ pub fn yes_or_no(text: &str) -> Option<Answer> {
     }
 }
 
-/// Whether `text` looks like a TOTP code (digits, maybe spaced: "123 456").
+/// Whether `text` was meant as a TOTP code (digits, maybe spaced: "123 456").
+/// A few digits too many or too few still count, so the answer is "a code is
+/// 6 digits", not "not a command".
 pub fn looks_like_code(text: &str) -> bool {
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    (6..=8).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    (4..=10).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl Agent {
@@ -298,7 +300,11 @@ mod tests {
     fn codes_are_six_to_eight_digits_maybe_spaced() {
         assert!(looks_like_code("123456"));
         assert!(looks_like_code("123 456"));
-        assert!(!looks_like_code("12345"));
+        assert!(
+            looks_like_code("12345"),
+            "answered with 'a code is 6 digits'"
+        );
+        assert!(!looks_like_code("123"));
         assert!(!looks_like_code("approve 42"));
     }
 }

@@ -97,8 +97,10 @@ impl Agent {
                 version,
                 previous,
                 strategy,
+                live_colour,
                 new_colour,
             } => {
+                seen.weights = Some(Weights::all(*live_colour));
                 let what = if strategy == "rolling" {
                     "rolling update"
                 } else {
@@ -106,7 +108,7 @@ impl Agent {
                 };
                 serde_json::json!({
                     "kind": "started", "what": what, "id": id, "version": version, "env": event.env,
-                    "strategy": strategy, "live": new_colour.other().as_str(), "new": new_colour.as_str(),
+                    "strategy": strategy, "live": live_colour.as_str(), "new": new_colour.as_str(),
                     "previous": previous,
                 })
             }
@@ -159,7 +161,16 @@ impl Agent {
                     return None;
                 }
                 seen.reported_percent = Some(*p);
-                let weights = seen.weights.unwrap_or(Weights::all(Colour::Green));
+                let weights = match seen.weights {
+                    Some(w) => w,
+                    // Taken over after a restart: no Started event was seen here.
+                    None => {
+                        let svc = crate::cloud::ServiceRef::new(&event.env, &event.service);
+                        let w = self.cloud.traffic.weights(&svc).await.ok()?;
+                        seen.weights = Some(w);
+                        w
+                    }
+                };
                 serde_json::json!({
                     "kind": "step", "percent": p, "blue": weights.blue, "green": weights.green,
                     "mark": if failed { "✗" } else { "✓" }, "error_rate": percent(m.error_rate_percent),
@@ -167,7 +178,9 @@ impl Agent {
                 })
             }
             EventKind::Paused => {
-                let green = seen.weights.map_or(0, |w| w.green);
+                let svc = crate::cloud::ServiceRef::new(&event.env, &event.service);
+                let now = self.cloud.traffic.weights(&svc).await.ok();
+                let green = now.or(seen.weights).map_or(0, |w| w.green);
                 serde_json::json!({"kind": "paused", "id": id, "green": green, "env": event.env})
             }
             EventKind::Resumed => serde_json::json!({"kind": "resumed", "id": id}),
@@ -199,7 +212,7 @@ impl Agent {
                     serde_json::json!({
                         "kind": kind, "id": id, "duration": duration(*duration_ms), "version": d.version,
                         "previous": d.previous_version, "new": new.as_str(), "stable": stable.as_str(),
-                        "outcome": outcome, "reason": reason,
+                        "outcome": outcome, "reason": reason, "in_place": new == stable,
                     }),
                 );
                 // The verification figures lead the success message, as in the seed.

@@ -246,6 +246,20 @@ impl Engine {
             new,
             previous,
         } = prepared;
+        // A lock taken while it waited (for approvals, for the wait timer) wins.
+        if let Some(lock) = core.store.lock_of(&req.svc.env).await? {
+            let why = format!(
+                "{} was locked by {} while it waited{}",
+                req.svc.env,
+                lock.locked_by,
+                lock.reason
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            );
+            self.cancel(id, &why).await?;
+            return Err(EngineError::Changed { why });
+        }
         let (now_live, _) = match self.live_colour(&req.svc).await {
             Ok(seen) => seen,
             Err(e) => {
@@ -281,6 +295,7 @@ impl Engine {
                 version: req.version.clone(),
                 previous: previous.clone(),
                 strategy: req.strategy.as_str().to_string(),
+                live_colour: live,
                 new_colour: new,
             },
         );
@@ -444,13 +459,19 @@ impl Engine {
 
     /// Waits until every deployment task this engine runs has ended.
     pub async fn wait_all(&self) {
+        self.wait_all_but(&[]).await;
+    }
+
+    /// Waits until every deployment task but those of `keep` (paused ones, which
+    /// end only when someone resumes them) has ended.
+    pub async fn wait_all_but(&self, keep: &[i64]) {
         loop {
             let next = self
                 .tasks
                 .lock()
                 .expect("tasks lock")
                 .keys()
-                .next()
+                .find(|id| !keep.contains(id))
                 .copied();
             match next {
                 Some(id) => self.wait(id).await,
@@ -593,6 +614,15 @@ impl Engine {
                 core.clock.now_ms(),
             )
             .await;
+            core.emit(
+                d.id,
+                &svc,
+                EventKind::Finished {
+                    state: DeploymentState::Aborted,
+                    duration_ms: 0,
+                    reason: Some(why.to_string()),
+                },
+            );
             return Ok(());
         };
         let plan: Plan = serde_json::from_value(plan).unwrap_or_default();

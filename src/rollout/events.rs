@@ -26,6 +26,7 @@ pub enum EventKind {
         version: String,
         previous: Option<String>,
         strategy: String,
+        live_colour: Colour,
         new_colour: Colour,
     },
     PhaseStarted {

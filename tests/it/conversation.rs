@@ -229,11 +229,11 @@ async fn five_wrong_codes_lock_mfa_also_after_a_restart() {
     assert!(last.contains("MFA is locked until"), "{last}");
 
     // The same data dir, a new process.
+    drop(c.demo); // the process ends, and its data-dir lock with it
     let said = Arc::new(Transcript::default());
     let again = Demo::open(Config::demo(), &path, said.clone(), c.clock)
         .await
         .unwrap();
-    drop(c.demo);
     again
         .agent
         .handle(Incoming {
@@ -473,4 +473,80 @@ async fn an_approval_nobody_answers_lapses_and_frees_the_environment() {
     );
     let reply = c.say("promote 1.3.0 from tst to prd").await;
     assert!(reply.contains("✓ target-idle"), "{reply}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deployment_in_its_wait_timer_can_be_aborted_and_a_lock_stops_it() {
+    let c = chat().await;
+    up_to_the_code(&c).await;
+    c.say(&c.code("alice").await).await;
+    assert!(c.say("@bob: approve").await.contains("Wait timer"));
+    let reply = c.say("abort prd").await;
+    assert!(reply.contains("Cancelled: #1"), "{reply}");
+    c.settle().await;
+    assert_eq!(
+        c.demo.store.deployment(1).await.unwrap().unwrap().state,
+        DeploymentState::Aborted
+    );
+    assert_eq!(
+        c.demo.sim.snapshot(&c.prd()).unwrap().weights,
+        Weights::all(Colour::Blue)
+    );
+
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    up_to_the_code(&c).await;
+    c.say(&c.code("alice").await).await;
+    c.say("@bob: approve").await;
+    assert!(
+        c.say("lock prd because incident")
+            .await
+            .contains("PRD is locked")
+    );
+    let after = c.settle().await;
+    assert!(
+        after.contains("was locked by alice while it waited"),
+        "{after}"
+    );
+    assert_eq!(
+        c.demo.sim.snapshot(&c.prd()).unwrap().weights,
+        Weights::all(Colour::Blue)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_after_a_failed_deployment_is_refused_before_any_question() {
+    let c = chat().await;
+    c.say("chaos prd error-rate 20").await;
+    up_to_the_code(&c).await;
+    c.say(&c.code("alice").await).await;
+    c.say("@bob: approve").await;
+    c.settle().await;
+    let reply = c.say("rollback prd").await;
+    assert!(
+        reply.contains(
+            "nothing to roll back in prd: the last deployment (#1, 1.3.0) is rolled back"
+        ),
+        "{reply}"
+    );
+    assert!(!reply.contains("(yes/no)"), "{reply}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_agent_on_the_same_data_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let said = Arc::new(Transcript::default());
+    let first = Demo::open(
+        Config::demo(),
+        dir.path(),
+        said.clone(),
+        Clock::starting_at(0),
+    )
+    .await
+    .unwrap();
+    let second = Demo::open(Config::demo(), dir.path(), said, Clock::starting_at(0)).await;
+    let Err(e) = second else {
+        panic!("two agents on one data dir")
+    };
+    assert!(e.to_string().contains("another switchyard is using"), "{e}");
+    drop(first);
 }

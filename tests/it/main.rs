@@ -1,6 +1,7 @@
 //! The integration-test binary: one module per capability, each test names the
 //! behaviour a user would notice.
 
+mod aws;
 mod config_check;
 mod conversation;
 mod demo;
