@@ -502,13 +502,23 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
                     .first()
                     .map(|s| s.name.clone())
                     .unwrap_or_else(|| "app".into());
-                let fleet = switchyard::cloud::aws::connect(&aws, &service).await.context("connecting to AWS")?;
-                let store = Store::open(&config.store.url).await.context("opening the store")?;
+                let fleet = switchyard::cloud::aws::connect(&aws, &service)
+                    .await
+                    .context("connecting to AWS")?;
+                let store = Store::open(&config.store.url)
+                    .await
+                    .context("opening the store")?;
                 let chat = Arc::new(Console::stdout());
-                let (agent, _engine) =
-                    switchyard::demo::assemble(config.clone(), fleet.cloud(), None, store, chat, Clock::system())
-                        .await
-                        .context("starting the agent")?;
+                let (agent, _engine) = switchyard::demo::assemble(
+                    config.clone(),
+                    fleet.cloud(),
+                    None,
+                    store,
+                    chat,
+                    Clock::system(),
+                )
+                .await
+                .context("starting the agent")?;
                 console_session(&agent, &default_user(&config), &config.bot.name).await;
                 Ok(ExitCode::SUCCESS)
             })
