@@ -50,6 +50,8 @@ pub struct Agent {
     /// The simulator, when the agent runs the demo: enables `chaos` and the demo
     /// authenticator.
     pub(crate) sim: Option<Sim>,
+    /// The registry the image check asks, when the backend has one.
+    pub(crate) images: Option<Arc<dyn crate::gates::ImageRegistry>>,
     pub(crate) question_timeout: Duration,
     pub(crate) state: Mutex<State>,
     /// Events the progress stream has shown (see [`Agent::settle`]).
@@ -86,6 +88,7 @@ pub struct Parts {
     pub chat: Arc<dyn ChatPort>,
     pub clock: Clock,
     pub sim: Option<Sim>,
+    pub images: Option<Arc<dyn crate::gates::ImageRegistry>>,
     pub question_timeout: Duration,
 }
 
@@ -104,6 +107,7 @@ impl Agent {
             chat: parts.chat,
             clock: parts.clock,
             sim: parts.sim,
+            images: parts.images,
             question_timeout: parts.question_timeout,
             state: Mutex::new(State::default()),
             events_shown: std::sync::atomic::AtomicUsize::new(0),

@@ -100,6 +100,7 @@ impl Demo {
             config,
             sim.cloud(),
             Some(sim.clone()),
+            None,
             store.clone(),
             chat,
             clock,
@@ -123,6 +124,7 @@ pub async fn assemble(
     config: Config,
     cloud: Cloud,
     sim: Option<Sim>,
+    images: Option<Arc<dyn crate::gates::ImageRegistry>>,
     store: Store,
     chat: Arc<dyn ChatPort>,
     clock: Clock,
@@ -155,6 +157,7 @@ pub async fn assemble(
         chat,
         clock,
         sim,
+        images,
         question_timeout,
     });
     engine.recover().await?;

@@ -12,6 +12,7 @@
 
 mod builtin;
 mod checklist;
+mod image;
 mod join;
 
 use std::time::Duration;
@@ -25,6 +26,7 @@ pub use builtin::{
     SourceHealthy, SourceLastSuccess, TargetIdle, TargetUnlocked, VersionChanges, builtin,
 };
 pub use checklist::{CheckResult, Checklist, Outcome, Verdict};
+pub use image::{ImageExists, ImageRegistry};
 
 /// How long a check may take unless it says otherwise; past it the check fails.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

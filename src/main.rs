@@ -509,10 +509,12 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
                     .await
                     .context("opening the store")?;
                 let chat = Arc::new(Console::stdout());
+                let fleet = Arc::new(fleet);
                 let (agent, _engine) = switchyard::demo::assemble(
                     config.clone(),
                     fleet.cloud(),
                     None,
+                    Some(fleet.clone()),
                     store,
                     chat,
                     Clock::system(),

@@ -120,7 +120,10 @@ impl Agent {
             source: source.clone(),
             target: target.clone(),
         };
-        let checks = gates::builtin(promote);
+        let mut checks = gates::builtin(promote);
+        if let Some(images) = &self.images {
+            checks.push(Box::new(gates::ImageExists(images.clone())));
+        }
         let checklist = gates::run(&checks, &ctx, emergency).await;
         let failed = checklist
             .results

@@ -1205,3 +1205,72 @@ fn the_iam_policy_allows_exactly_the_calls_the_adapter_makes() {
     needed.insert("iam:PassRole".into());
     assert_eq!(policy_actions(), needed);
 }
+
+/// The chat port of the agent test: every message in order.
+#[derive(Default)]
+struct Said(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl switchyard::chat::ChatPort for Said {
+    async fn send(&self, m: switchyard::chat::Message) -> Result<(), switchyard::chat::ChatError> {
+        self.0.lock().unwrap().push(m.text);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_through_the_agent_on_moto_checks_the_image_and_ends_with_green_live() {
+    let stack = stack(Route::Listener).await;
+    let f = &stack.f;
+    // The fixture's config, plus a user and a plan without bakes: moto has no
+    // metrics to judge (CloudWatch's binary protocol is not routed by moto 5.2.5).
+    let text = config_toml(f, Route::Listener, &cloudwatch(f))
+        + "\n[[users]]\nname = \"alice\"\nroles = [\"deployer\"]\n\n[plans.all-at-once]\nstrategy = \"all-at-once\"\nsteps = [100]\nbake = \"0s\"\nverification = \"0s\"\n[plans.all-at-once.analysis]\nwindow = \"2m\"\n";
+    let config = Config::from_toml_str(&text).expect("valid config");
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        switchyard::store::Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+            .await
+            .unwrap();
+    let said = Arc::new(Said::default());
+    let aws = Arc::new(stack.aws);
+    let (agent, engine) = switchyard::demo::assemble(
+        config,
+        aws.cloud(),
+        None,
+        Some(aws.clone()),
+        store.clone(),
+        said.clone(),
+        switchyard::clock::Clock::system(),
+    )
+    .await
+    .unwrap();
+    let line = |text: &str| switchyard::chat::Incoming {
+        channel: "console".into(),
+        user: "alice".into(),
+        text: text.into(),
+    };
+    agent
+        .handle(line("deploy 9.9.9 to prd using all-at-once"))
+        .await;
+    let refused = said.0.lock().unwrap().join("\n");
+    assert!(
+        refused.contains("✗ image-exists: no image for 9.9.9"),
+        "{refused}"
+    );
+
+    agent
+        .handle(line("deploy 1.3.0 to prd using all-at-once"))
+        .await;
+    agent.handle(line("yes")).await;
+    agent.settle().await;
+    engine.wait_all().await;
+    let all = said.0.lock().unwrap().join("\n");
+    assert!(all.contains("✓ image-exists"), "{all}");
+    assert!(all.contains("Deployment successful!"), "{all}");
+    let weights = aws.cloud().traffic.weights(&stack.svc).await.unwrap();
+    assert_eq!(
+        weights,
+        switchyard::cloud::Weights::all(switchyard::cloud::Colour::Green)
+    );
+}
