@@ -134,6 +134,15 @@ impl Agent {
         }
         match self.grammar.parse(&msg.text) {
             Ok(intent) => self.run(&msg, intent).await,
+            // "yes" or a code with no question pending: say that, not "unknown command".
+            Err(_)
+                if dialogue::yes_or_no(&msg.text).is_some()
+                    || dialogue::looks_like_code(&msg.text) =>
+            {
+                let view = serde_json::json!({"kind": "no_question", "user": msg.user});
+                self.say(&msg.channel, self.render("dialogue.j2", view))
+                    .await;
+            }
             Err(e) => self.say(&msg.channel, self.renderer.parse_error(&e)).await,
         }
     }

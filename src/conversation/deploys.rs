@@ -235,6 +235,17 @@ impl Agent {
         action: Action,
         requirements: Requirements,
     ) {
+        // A locked-out authenticator would refuse the code anyway: say so now,
+        // before asking anything.
+        if requirements.mfa
+            && let Ok(Some(state)) = self.store.mfa(&msg.user.to_ascii_lowercase()).await
+            && state.is_locked(self.clock.now_ms())
+        {
+            let refusal = crate::mfa::Refusal::LockedOut {
+                until_ms: state.locked_until.unwrap_or_default(),
+            };
+            return self.refuse(&msg.channel, &refusal.to_string(), None).await;
+        }
         if requirements.confirm {
             let timeout = humantime::format_duration(self.question_timeout).to_string();
             let text = self.render(

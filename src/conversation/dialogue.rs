@@ -77,13 +77,22 @@ impl Agent {
     /// Asks `pending` of the speaker and arms its expiry timer.
     pub(crate) async fn ask(self: &Arc<Self>, msg: &Incoming, pending: Pending, text: String) {
         let key = (msg.channel.clone(), msg.user.clone());
-        let id = {
+        let (id, replaced) = {
             let mut state = self.state.lock().expect("state lock");
             state.next_question += 1;
             let id = state.next_question;
-            state.dialogues.insert(key.clone(), (id, pending));
-            id
+            let replaced = state
+                .dialogues
+                .insert(key.clone(), (id, pending))
+                .map(|(_, p)| p);
+            (id, replaced)
         };
+        // One question per person: a new one drops the old, and says so.
+        if let Some(old) = replaced {
+            let view = serde_json::json!({"kind": "replaced", "question": old.question(), "what": old.what()});
+            self.say(&msg.channel, self.render("dialogue.j2", view))
+                .await;
+        }
         self.say(&msg.channel, text).await;
         let agent = Arc::downgrade(self);
         let timeout = self.question_timeout;
