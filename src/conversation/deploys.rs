@@ -33,10 +33,10 @@ pub enum Action {
         /// "PRD promotion", "TST deployment".
         label: String,
     },
+    /// Back to the standby colour. (A rollback to a named version is a
+    /// deployment of that version, so it is an `Action::Deploy`.)
     Rollback {
         svc: ServiceRef,
-        /// A named version to deploy again; `None` = the standby colour.
-        version: Option<String>,
         requirements: Requirements,
     },
 }
@@ -45,14 +45,7 @@ impl Action {
     pub fn describe(&self) -> String {
         match self {
             Action::Deploy { req, label, .. } => format!("{label} of {}", req.version),
-            Action::Rollback {
-                svc, version: None, ..
-            } => format!("{} rollback", svc.env.to_uppercase()),
-            Action::Rollback {
-                svc,
-                version: Some(v),
-                ..
-            } => format!("{} rollback to {v}", svc.env.to_uppercase()),
+            Action::Rollback { svc, .. } => format!("{} rollback", svc.env.to_uppercase()),
         }
     }
 
@@ -338,9 +331,7 @@ impl Agent {
                 .await;
                 self.expire_approval(id);
             }
-            Action::Rollback {
-                svc, version: None, ..
-            } => match self.engine.rollback(&svc, &msg.user).await {
+            Action::Rollback { svc, .. } => match self.engine.rollback(&svc, &msg.user).await {
                 Ok(done) => {
                     let text = self.render(
                         "reply.j2",
@@ -350,30 +341,6 @@ impl Agent {
                 }
                 Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
             },
-            Action::Rollback {
-                svc,
-                version: Some(version),
-                ..
-            } => {
-                let (strategy, plan) = self.plan_for(&svc.env, None);
-                let req = DeployRequest {
-                    svc,
-                    version,
-                    strategy,
-                    plan,
-                    requested_by: msg.user.clone(),
-                    approvers: Vec::new(),
-                    emergency: false,
-                };
-                match self.engine.prepare(req).await {
-                    Ok(prepared) => {
-                        self.remember_channel(prepared.id, &msg.channel);
-                        self.launch_after_wait(&msg.channel, prepared, Duration::ZERO)
-                            .await;
-                    }
-                    Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
-                }
-            }
         }
     }
 
@@ -587,11 +554,7 @@ impl Agent {
             Ok(view) => self.say(&msg.channel, self.render("reply.j2", view)).await,
             Err(why) => return self.refuse(&msg.channel, &why, None).await,
         }
-        let action = Action::Rollback {
-            svc,
-            version: None,
-            requirements,
-        };
+        let action = Action::Rollback { svc, requirements };
         self.ask_or_proceed(msg, action, requirements).await;
     }
 
