@@ -65,6 +65,8 @@ struct EnvLine {
 /// One deployment as a table row, shared by both reports.
 #[derive(Serialize)]
 struct Row {
+    /// The deployment's id, as messages and `approve #ID` name it.
+    id: i64,
     env: String,
     version: String,
     /// When it was requested (the order the store lists them in).
@@ -133,6 +135,7 @@ fn row(d: &Deployment) -> Row {
         DeploymentState::Failed | DeploymentState::RolledBack | DeploymentState::Aborted
     );
     Row {
+        id: d.id,
         env: cell(&d.env),
         version: cell(&d.version),
         date: format::date(d.created_at),
@@ -218,7 +221,7 @@ mod tests {
         ];
         let text = Renderer::new().history(Some("prd"), &report::history(&rows, T0 + 5 * DAY_MS));
         assert!(
-            text.starts_with("PRD deployment history:\n\nVersion  Date"),
+            text.starts_with("PRD deployment history:\n\n#id  Version  Date"),
             "{text}"
         );
         assert!(text.contains("  └─ Reason: P99 latency spike\n"), "{text}");
@@ -234,10 +237,10 @@ mod tests {
         let rows = [deployment(1, DeploymentState::Aborted, None)];
         let text = Renderer::new().history(None, &report::history(&rows, T0 + 5 * DAY_MS));
         assert!(
-            text.starts_with("Deployment history:\n\nEnv  Version"),
+            text.starts_with("Deployment history:\n\n#id  Env  Version"),
             "{text}"
         );
-        assert!(text.contains("\nPRD  1.0.1"), "{text}");
+        assert!(text.contains("\n#1   PRD  1.0.1"), "{text}");
         // Nothing rated: the rate is undefined, not 0%.
         assert!(text.ends_with("Success rate: -"), "{text}");
     }
