@@ -48,11 +48,6 @@ impl Action {
             Action::Rollback { svc, .. } => format!("{} rollback", svc.env.to_uppercase()),
         }
     }
-
-    /// Gives back whatever the action held while its questions were open.
-    /// Nothing is held before the questions are answered, so this is a no-op
-    /// kept for when that changes.
-    pub async fn release(&self, _agent: &Agent) {}
 }
 
 /// A deployment waiting for approvals.

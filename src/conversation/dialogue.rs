@@ -141,15 +141,19 @@ impl Agent {
                 }
                 true
             }
+            Pending::Totp { action } if yes_or_no(&msg.text) == Some(Answer::No) => {
+                self.forget_question(&key);
+                self.cancelled(msg, &action).await;
+                true
+            }
+            // A code question is answered only by something that looks like a
+            // code; anything else is read as a new command.
+            Pending::Totp { .. } | Pending::ReplaceCode | Pending::EnrollCode
+                if !looks_like_code(&msg.text) =>
+            {
+                false
+            }
             Pending::Totp { action } => {
-                if let Some(Answer::No) = yes_or_no(&msg.text) {
-                    self.forget_question(&key);
-                    self.cancelled(msg, &action).await;
-                    return true;
-                }
-                if !looks_like_code(&msg.text) {
-                    return false;
-                }
                 match self
                     .mfa
                     .verify(&msg.user, &msg.text, self.clock.now_ms())
@@ -168,7 +172,6 @@ impl Agent {
                             MfaRefusal::LockedOut { .. } | MfaRefusal::NotEnrolled
                         ) {
                             self.forget_question(&key);
-                            action.release(self).await;
                         }
                         self.code_refused(msg, &refusal, false).await;
                     }
@@ -176,9 +179,6 @@ impl Agent {
                 true
             }
             Pending::ReplaceCode => {
-                if !looks_like_code(&msg.text) {
-                    return false;
-                }
                 match self
                     .mfa
                     .verify(&msg.user, &msg.text, self.clock.now_ms())
@@ -195,9 +195,6 @@ impl Agent {
                 true
             }
             Pending::EnrollCode => {
-                if !looks_like_code(&msg.text) {
-                    return false;
-                }
                 match self
                     .mfa
                     .confirm_enrollment(&msg.user, &msg.text, self.clock.now_ms())
@@ -232,7 +229,7 @@ impl Agent {
         }
     }
 
-    /// Tells the speaker `action` was cancelled and gives back what it held.
+    /// Tells the speaker `action` was cancelled (it held nothing yet).
     async fn cancelled(&self, msg: &Incoming, action: &Action) {
         let what = action.describe();
         let text = self.render(
@@ -240,7 +237,6 @@ impl Agent {
             serde_json::json!({"kind": "cancelled", "what": what}),
         );
         self.say(&msg.channel, text).await;
-        action.release(self).await;
     }
 
     /// Asks for a TOTP code bound to `action`.
