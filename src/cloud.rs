@@ -210,6 +210,13 @@ pub trait Compute: Send + Sync {
 
     /// Sets the task count of `colour` (scaling a standby down or back up).
     async fn scale(&self, svc: &ServiceRef, colour: Colour, tasks: u32) -> Result<(), CloudError>;
+
+    /// How long after a deployment the standby colour may be scaled to zero
+    /// tasks; `None` (the default) keeps it running, so a rollback is one
+    /// weight change.
+    fn scale_down_after(&self, _svc: &ServiceRef) -> Option<Duration> {
+        None
+    }
 }
 
 /// The route in front of a service's two colours.

@@ -74,12 +74,7 @@ impl Demo {
             return Err(DemoError::Busy(dir.display().to_string()));
         }
         let sim_cfg = &config.simulator;
-        let options = SimOptions {
-            startup: sim_cfg.startup,
-            health_delay: sim_cfg.health_delay,
-            requests_per_sec: sim_cfg.requests_per_sec,
-            ..SimOptions::default()
-        };
+        let options = SimOptions::configured(sim_cfg);
         let sim = Sim::open(&dir.join("fleet.json"), clock, options)?;
         let service = config
             .services

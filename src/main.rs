@@ -243,12 +243,7 @@ fn status(
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let options = switchyard::cloud::sim::SimOptions {
-            startup: config.simulator.startup,
-            health_delay: config.simulator.health_delay,
-            requests_per_sec: config.simulator.requests_per_sec,
-            ..Default::default()
-        };
+        let options = switchyard::cloud::sim::SimOptions::configured(&config.simulator);
         let sim = switchyard::cloud::sim::Sim::open(&fleet, Clock::system(), options)?;
         let store = Store::open(&format!(
             "sqlite://{}",

@@ -48,7 +48,7 @@ use signals::CloudWatchSignals;
 use targets::Targets;
 use traffic::ElbTraffic;
 
-use crate::cloud::{Cloud, CloudError, Colour, Compute, ServiceRef, Signals, Traffic};
+use crate::cloud::{Cloud, CloudError, ServiceRef, Signals};
 use crate::config;
 
 /// How long one request may take before it counts as a (retryable) timeout.
@@ -199,26 +199,6 @@ impl AwsCloud {
         let t = self.targets.get(svc)?;
         let tag = self.targets.tag(t, version)?;
         self.images.exists(&t.image_repository, &tag).await
-    }
-
-    /// How long after a deployment the standby colour of `svc` may be scaled
-    /// down; `None` keeps it running (the default).
-    pub fn scale_down_after(&self, svc: &ServiceRef) -> Option<Duration> {
-        self.targets.get(svc).ok()?.scale_down_after
-    }
-
-    /// Scales the standby colour of `svc` to zero tasks, and says which colour
-    /// that was. Refused while traffic is split: both colours serve then.
-    pub async fn scale_down_standby(&self, svc: &ServiceRef) -> Result<Colour, CloudError> {
-        let weights = self.traffic.weights(svc).await?;
-        let live = weights.whole().ok_or_else(|| {
-            CloudError::Permanent(format!(
-                "{svc}: traffic is split ({weights}), so neither colour is standby"
-            ))
-        })?;
-        let standby = live.other();
-        self.compute.scale(svc, standby, 0).await?;
-        Ok(standby)
     }
 
     /// Every environment and service with a target.

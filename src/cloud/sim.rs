@@ -56,6 +56,22 @@ pub struct SimOptions {
     pub seed: u64,
     /// Virtual time every port call takes.
     pub api_latency: Duration,
+    /// Scale the standby colour to zero this long after a deployment (as the
+    /// AWS target option of the same name); `None` keeps it running.
+    pub scale_down_after: Option<Duration>,
+}
+
+impl SimOptions {
+    /// The options the `[simulator]` section of the configuration sets.
+    pub fn configured(config: &crate::config::Simulator) -> SimOptions {
+        SimOptions {
+            startup: config.startup,
+            health_delay: config.health_delay,
+            requests_per_sec: config.requests_per_sec,
+            scale_down_after: config.scale_down_after,
+            ..SimOptions::default()
+        }
+    }
 }
 
 impl Default for SimOptions {
@@ -67,6 +83,7 @@ impl Default for SimOptions {
             base_latency_ms: 45.0,
             seed: 0,
             api_latency: Duration::ZERO,
+            scale_down_after: None,
         }
     }
 }
@@ -125,6 +142,11 @@ struct Inner {
 }
 
 impl Sim {
+    /// The options the fleet was made with.
+    pub fn options(&self) -> &SimOptions {
+        &self.inner.options
+    }
+
     /// An empty fleet kept in memory only.
     pub fn new(clock: Clock, options: SimOptions) -> Sim {
         let state = State::new(options.seed);

@@ -107,6 +107,10 @@ pub struct Simulator {
     pub health_delay: Duration,
     /// Requests per second each service receives.
     pub requests_per_sec: f64,
+    /// Scale the standby colour to zero this long after a deployment; unset
+    /// keeps it running (as `scale_down_after` of an AWS target).
+    #[serde(with = "humantime_serde::option")]
+    pub scale_down_after: Option<Duration>,
 }
 
 impl Default for Simulator {
@@ -117,6 +121,7 @@ impl Default for Simulator {
             startup: Duration::from_secs(1),
             health_delay: Duration::from_secs(1),
             requests_per_sec: 200.0,
+            scale_down_after: None,
         }
     }
 }

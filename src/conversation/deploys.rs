@@ -605,7 +605,12 @@ impl Agent {
             .readiness(svc, standby)
             .await
             .map_err(|e| e.to_string())?;
-        let Some(standby_version) = standby_r.version.clone().filter(|_| standby_r.is_ready())
+        // Ready, or scaled down on purpose (the rollback starts it again first).
+        let scaled_down = standby_r.desired == 0;
+        let Some(standby_version) = standby_r
+            .version
+            .clone()
+            .filter(|_| standby_r.is_ready() || scaled_down)
         else {
             return Err(format!(
                 "nothing to roll back to in {}: the standby colour ({standby}) is not running; name a version: `rollback {} to VERSION`",
@@ -615,6 +620,7 @@ impl Agent {
         Ok(serde_json::json!({
             "kind": "rollback_plan", "env": svc.env, "live": live.as_str(), "standby": standby.as_str(),
             "live_version": live_r.version.unwrap_or_else(|| "-".into()), "standby_version": standby_version,
+            "scaled_down": scaled_down,
         }))
     }
 

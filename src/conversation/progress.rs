@@ -187,6 +187,10 @@ impl Agent {
             EventKind::RollingBack { reason, .. } => {
                 serde_json::json!({"kind": "rolling_back", "id": id, "reason": reason})
             }
+            EventKind::ScaledDown { colour, version } => {
+                serde_json::json!({"kind": "scaled_down", "id": id, "colour": colour.as_str(),
+                    "version": version, "env": event.env})
+            }
             EventKind::Recovered { resumed, detail } => {
                 serde_json::json!({"kind": "recovered", "id": id, "resumed": resumed, "detail": detail})
             }

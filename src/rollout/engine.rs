@@ -272,7 +272,13 @@ impl Engine {
             self.cancel(id, &why).await?;
             return Err(EngineError::Changed { why });
         }
-        let steps = script(req.strategy, &req.plan, live, &req.version);
+        let steps = script(
+            req.strategy,
+            &req.plan,
+            live,
+            &req.version,
+            core.cloud.compute.scale_down_after(&req.svc),
+        );
         let at = core.clock.now_ms();
         let plan_json = serde_json::to_value(&req.plan).unwrap_or_default();
         let script_json = serde_json::to_value(&steps).unwrap_or_default();
@@ -506,20 +512,7 @@ impl Engine {
             weights,
         })?;
         let standby = live.other();
-        let ready = core
-            .retry
-            .run("reading readiness", || {
-                core.cloud.compute.readiness(svc, standby)
-            })
-            .await?;
-        let to_version = ready
-            .version
-            .clone()
-            .filter(|_| ready.is_ready())
-            .ok_or_else(|| EngineError::NoStandby {
-                env: env.clone(),
-                why: format!("the standby colour ({standby}) is not running and ready"),
-            })?;
+        let to_version = self.standby_ready(svc, standby, last.id).await?;
         core.retry
             .set_weights(core.cloud.traffic.as_ref(), svc, Weights::all(standby))
             .await?;
@@ -557,6 +550,77 @@ impl Engine {
             to_version,
             colour: standby,
         })
+    }
+
+    /// The version the standby colour runs once it is ready to take traffic. A
+    /// standby scaled down after its deployment is started again first (with
+    /// the same revision) and awaited up to the readiness deadline of the plan
+    /// `deployment` ran with: slower than a weight change, but still a rollback.
+    async fn standby_ready(
+        &self,
+        svc: &ServiceRef,
+        standby: Colour,
+        deployment: i64,
+    ) -> Result<String, EngineError> {
+        let core = &self.core;
+        let not_ready = |why: String| EngineError::NoStandby {
+            env: svc.env.clone(),
+            why,
+        };
+        let read = || async {
+            core.retry
+                .run("reading readiness", || {
+                    core.cloud.compute.readiness(svc, standby)
+                })
+                .await
+        };
+        let ready = read().await?;
+        let version = ready.version.clone().ok_or_else(|| {
+            not_ready(format!(
+                "the standby colour ({standby}) never ran a version"
+            ))
+        })?;
+        if ready.is_ready() {
+            return Ok(version);
+        }
+        if ready.desired > 0 {
+            return Err(not_ready(format!(
+                "the standby colour ({standby}) is not ready: {}/{} tasks healthy",
+                ready.healthy, ready.desired
+            )));
+        }
+        tracing::info!(%svc, %standby, %version, "starting the scaled-down standby for a rollback");
+        core.retry
+            .run("starting the standby", || {
+                core.cloud.compute.deploy(svc, standby, &version)
+            })
+            .await?;
+        let deadline = core
+            .store
+            .plan(deployment)
+            .await?
+            .and_then(|(plan, _)| serde_json::from_value::<Plan>(plan).ok())
+            .map_or_else(
+                || Plan::default().analysis.ready_timeout,
+                |p| p.analysis.ready_timeout,
+            );
+        let started = tokio::time::Instant::now();
+        loop {
+            let r = read().await?;
+            if r.is_ready() {
+                return Ok(version);
+            }
+            if started.elapsed() > deadline {
+                return Err(not_ready(format!(
+                    "the standby colour ({standby}) was scaled down and did not become ready \
+                     within {}: {}/{} tasks healthy",
+                    humantime::format_duration(deadline),
+                    r.healthy,
+                    r.desired
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
     }
 
     /// Refuses deployments to `env` until unlocked.

@@ -54,6 +54,12 @@ pub enum EventKind {
         reason: String,
         breach: Option<Breach>,
     },
+    /// The old colour no longer stands by: scaled to zero tasks after the
+    /// configured delay, so a rollback now starts it first.
+    ScaledDown {
+        colour: Colour,
+        version: Option<String>,
+    },
     /// The engine restarted and found this deployment mid-way.
     Recovered {
         resumed: bool,

@@ -43,6 +43,13 @@ pub enum Step {
         #[serde(with = "humantime_serde")]
         duration: Duration,
     },
+    /// After `after`, scale the old colour to zero tasks, if it still stands by
+    /// (no later deployment, the route still whole on the new colour).
+    ScaleDown {
+        colour: Colour,
+        #[serde(with = "humantime_serde")]
+        after: Duration,
+    },
     /// Everything back to `colour` (recorded when a rollback starts).
     Rollback { colour: Colour, reason: String },
 }
@@ -57,6 +64,7 @@ impl Step {
             Step::Verify { .. } => "verification",
             Step::Finalize => "finalize",
             Step::Watch { .. } => "post-deployment watch",
+            Step::ScaleDown { .. } => "standby scale-down",
             Step::Rollback { .. } => "rollback",
         }
     }
@@ -68,7 +76,15 @@ impl Step {
 /// all-at-once: the same with the single step 100. rolling: an in-place update
 /// of the live colour (no second colour; its rollback redeploys the previous
 /// version), so its only judgement is the verification after the update.
-pub fn script(strategy: Strategy, plan: &Plan, live: Colour, version: &str) -> Vec<Step> {
+/// `scale_down_after` (from the compute backend) ends a two-colour script by
+/// scaling the old colour down once the watch is over.
+pub fn script(
+    strategy: Strategy,
+    plan: &Plan,
+    live: Colour,
+    version: &str,
+    scale_down_after: Option<Duration>,
+) -> Vec<Step> {
     let mut steps = Vec::new();
     let new = match strategy {
         Strategy::Rolling => live,
@@ -108,6 +124,12 @@ pub fn script(strategy: Strategy, plan: &Plan, live: Colour, version: &str) -> V
             duration: plan.watch,
         });
     }
+    if let Some(after) = scale_down_after.filter(|_| strategy != Strategy::Rolling) {
+        steps.push(Step::ScaleDown {
+            colour: live,
+            after,
+        });
+    }
     steps
 }
 
@@ -131,6 +153,7 @@ mod tests {
             &plan(&[10, 25, 50, 100], 60),
             Colour::Blue,
             "1.3.0",
+            None,
         );
         let shifts: Vec<u8> = s
             .iter()
@@ -166,6 +189,7 @@ mod tests {
             &plan(&[25, 50, 100], 60),
             Colour::Green,
             "2.0.0",
+            Some(Duration::from_secs(60)),
         );
         assert_eq!(
             s[0],
@@ -175,6 +199,32 @@ mod tests {
             }
         );
         assert!(!s.iter().any(|st| matches!(st, Step::Shift { .. })));
+        // One colour only: nothing stands by, so nothing is scaled down.
+        assert!(!s.iter().any(|st| matches!(st, Step::ScaleDown { .. })));
+    }
+
+    #[test]
+    fn a_scale_down_delay_ends_the_script_after_the_watch() {
+        let p = Plan {
+            watch: Duration::from_secs(3600),
+            ..plan(&[100], 0)
+        };
+        let s = script(
+            Strategy::BlueGreen,
+            &p,
+            Colour::Blue,
+            "1.3.0",
+            Some(Duration::from_secs(1800)),
+        );
+        let n = s.len();
+        assert!(matches!(s[n - 2], Step::Watch { .. }));
+        assert_eq!(
+            s[n - 1],
+            Step::ScaleDown {
+                colour: Colour::Blue,
+                after: Duration::from_secs(1800)
+            }
+        );
     }
 
     #[test]

@@ -171,7 +171,58 @@ impl Runner {
                 Ok(None)
             }
             Step::Watch { duration } => self.watch_signals(100, *duration).await.map(Some),
+            Step::ScaleDown { colour, after } => Ok(Some(self.scale_down(*colour, *after).await)),
             Step::Rollback { .. } => Ok(None),
+        }
+    }
+
+    /// Scales the old colour to zero after `after`, unless it stopped being
+    /// the standby of this deployment meanwhile. The deployment is over by now:
+    /// pause and abort go to whatever runs next in the environment, and a failure
+    /// here costs money, not availability, so it is logged rather than rolled back.
+    async fn scale_down(&mut self, colour: Colour, after: Duration) -> String {
+        let core = self.core.clone();
+        core.forget(self.id);
+        tokio::time::sleep(after).await;
+        let svc = &self.svc;
+        let later = core
+            .store
+            .history(Some(&svc.env), 1)
+            .await
+            .ok()
+            .and_then(|h| h.into_iter().next())
+            .is_some_and(|d| d.id != self.id);
+        if later {
+            return "skipped: a later deployment owns the environment".into();
+        }
+        match core.cloud.traffic.weights(svc).await {
+            Ok(w) if w.whole() == Some(colour.other()) => {}
+            Ok(w) => return format!("skipped: the route is {w}, so {colour} is not the standby"),
+            Err(e) => return format!("skipped: {e}"),
+        }
+        let version = core
+            .cloud
+            .compute
+            .readiness(svc, colour)
+            .await
+            .ok()
+            .and_then(|r| r.version);
+        match core
+            .retry
+            .run("scaling the standby down", || {
+                core.cloud.compute.scale(svc, colour, 0)
+            })
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(deployment = self.id, %svc, %colour, "standby scaled down");
+                self.emit(EventKind::ScaledDown { colour, version });
+                format!("{colour} scaled to 0")
+            }
+            Err(e) => {
+                tracing::warn!(deployment = self.id, %svc, %colour, error = %e, "could not scale the standby down");
+                format!("failed: {e}")
+            }
         }
     }
 

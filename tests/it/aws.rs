@@ -119,6 +119,16 @@ async fn stack_with(
     interceptors: Vec<SharedInterceptor>,
     metrics: Option<&str>,
 ) -> Stack {
+    stack_from(route, interceptors, metrics, "").await
+}
+
+/// A stack whose `[[aws.targets]]` entry also has the lines `target_extra`.
+async fn stack_from(
+    route: Route,
+    interceptors: Vec<SharedInterceptor>,
+    metrics: Option<&str>,
+    target_extra: &str,
+) -> Stack {
     let (moto, f) = tokio::task::spawn_blocking(|| {
         let moto = Moto::start();
         let f = moto.provision();
@@ -127,8 +137,8 @@ async fn stack_with(
     .await
     .expect("moto starts");
     let metrics = metrics.map_or_else(|| cloudwatch(&f), str::to_owned);
-    let config = Config::from_toml_str(&config_toml(&f, route, &metrics))
-        .expect("the fixture config is valid");
+    let text = config_toml(&f, route, &metrics) + target_extra;
+    let config = Config::from_toml_str(&text).expect("the fixture config is valid");
     let aws_config = config.aws.clone().expect("an [aws] section");
     let options = ConnectOptions {
         interceptors,
@@ -620,39 +630,155 @@ async fn a_rolling_rollback_returns_to_the_previous_revision_instead_of_register
     assert_eq!(s.aws.calls().since(&calls).get("RegisterTaskDefinition"), 0);
 }
 
-#[tokio::test]
-async fn the_standby_scales_down_to_zero_only_when_it_carries_no_traffic() {
-    let s = stack(Route::Listener).await;
-    assert_eq!(
-        s.aws.scale_down_after(&s.svc),
-        None,
-        "kept running by default"
-    );
-    let cloud = s.aws.cloud();
-    cloud
-        .compute
-        .deploy(&s.svc, Colour::Green, "1.3.0")
-        .await
-        .unwrap();
-    cloud
-        .traffic
-        .set_weights(&s.svc, Weights::to(Colour::Green, 50))
-        .await
-        .unwrap();
-    let err = s.aws.scale_down_standby(&s.svc).await.unwrap_err();
-    assert!(err.to_string().contains("split"), "{err}");
-    assert_eq!(s.service_image(&s.f.green_service).await.1, 3);
+/// Every request's operation and when it left, for rates over time.
+#[derive(Debug, Default)]
+struct Timeline(Mutex<Vec<(tokio::time::Instant, String)>>);
 
-    cloud
-        .traffic
-        .set_weights(&s.svc, Weights::all(Colour::Green))
+impl Intercept for Timeline {
+    fn name(&self) -> &'static str {
+        "test::Timeline"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let op = cfg
+            .load::<Metadata>()
+            .map_or("unknown".into(), |m| m.name().to_owned());
+        self.0
+            .lock()
+            .unwrap()
+            .push((tokio::time::Instant::now(), op));
+        Ok(())
+    }
+}
+
+impl Timeline {
+    /// The most `Describe*` requests sent within any `window` that starts
+    /// once traffic first moved (the polling of bakes, not the burst of reads
+    /// that starts every deployment, which the call budget bounds).
+    fn busiest_polling(&self, window: Duration) -> usize {
+        let all = self.0.lock().unwrap().clone();
+        let Some(shifted) = all.iter().position(|(_, op)| op == "ModifyListener") else {
+            return 0;
+        };
+        let times: Vec<tokio::time::Instant> = all[shifted..]
+            .iter()
+            .filter(|(_, op)| op.starts_with("Describe"))
+            .map(|(t, _)| *t)
+            .collect();
+        (0..times.len())
+            .map(|i| {
+                times[i..]
+                    .iter()
+                    .take_while(|t| **t - times[i] < window)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// A promotion with bakes judged on Prometheus (moto has no metrics), its
+/// standby scaled down after 2 s, and a rollback that brings it back: the
+/// call budget, the polling rate, and what ECS shows at each point.
+#[tokio::test]
+async fn a_baked_promotion_polls_gently_scales_the_standby_down_and_a_rollback_restores_it() {
+    let (url, _seen) = prometheus_stub().await;
+    let metrics = format!(
+        "[aws.metrics]\nsource = \"prometheus\"\nurl = \"{url}\"\n\
+         requests = 'sum(increase(requests{{color=\"{{{{color}}}}\"}}[{{{{window}}}}]))'\n\
+         errors = 'sum(increase(requests{{color=\"{{{{color}}}}\",code=~\"5..\"}}[{{{{window}}}}]))'\n\
+         p99_ms = 'duration{{color=\"{{{{color}}}}\"}}'\n"
+    );
+    let timeline = Arc::new(Timeline::default());
+    let s = stack_from(
+        Route::Listener,
+        vec![SharedInterceptor::new(ArcIntercept(timeline.clone()))],
+        Some(&metrics),
+        "scale_down_after = \"2s\"\n",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
         .await
         .unwrap();
-    assert_eq!(s.aws.scale_down_standby(&s.svc).await, Ok(Colour::Blue));
+    let retry = Retry {
+        deadline: Duration::from_secs(20),
+        backoff: Duration::from_millis(100),
+    };
+    let engine = Engine::new(
+        store,
+        s.aws.cloud(),
+        Clock::system(),
+        retry,
+        EngineOptions::default(),
+    );
+    // Bakes judged every 2 s: five times the default pace, so a rate that
+    // holds here holds with the default 10 s interval.
+    let plan = Plan {
+        steps: vec![50, 100],
+        bake: Duration::from_secs(6),
+        verification: Duration::from_secs(6),
+        analysis: Analysis {
+            min_requests: 0,
+            interval: Duration::from_secs(2),
+            max_error_rate_percent: 5.0,
+            ..Analysis::default()
+        },
+        ..zero_bake_plan()
+    };
+    let started = tokio::time::Instant::now();
+    let id = engine
+        .start(DeployRequest {
+            svc: s.svc.clone(),
+            version: "1.3.0".into(),
+            strategy: Strategy::BlueGreen,
+            plan,
+            requested_by: "alice".into(),
+            approvers: vec![],
+            emergency: false,
+        })
+        .await
+        .unwrap();
+    engine.wait(id).await;
+    let took = started.elapsed();
+    let d = engine.store().deployment(id).await.unwrap().unwrap();
+    assert_eq!(d.state, DeploymentState::Succeeded, "{:?}", d.reason);
+    let calls = s.aws.calls();
+    let busiest = timeline.busiest_polling(Duration::from_secs(10));
+    println!(
+        "baked promotion: {took:.1?}, {calls}; busiest 10 s of polling: {busiest} Describe* ({:.1}/s)",
+        busiest as f64 / 10.0
+    );
+    assert!(
+        busiest <= 20,
+        "Describe* must stay at or under 2/s sustained: {busiest} in 10 s"
+    );
+
+    // The engine scaled blue down once its delay passed; green serves.
     assert_eq!(s.service_image(&s.f.blue_service).await.1, 0);
-    let blue = cloud.compute.readiness(&s.svc, Colour::Blue).await.unwrap();
-    assert_eq!(blue.version.as_deref(), Some("1.2.0"));
-    assert!(!blue.is_ready());
+    assert_eq!(s.service_image(&s.f.green_service).await.1, 3);
+    let cloud = s.aws.cloud();
+    assert_eq!(
+        cloud.traffic.weights(&s.svc).await,
+        Ok(Weights::all(Colour::Green))
+    );
+
+    let rolled = engine.rollback(&s.svc, "bob").await.unwrap();
+    assert_eq!(rolled.to_version, "1.2.0");
+    let (image, desired, _) = s.service_image(&s.f.blue_service).await;
+    assert_eq!(
+        (image.as_str(), desired),
+        (format!("{}:v1.2.0", s.f.repository_uri).as_str(), 3)
+    );
+    assert_eq!(
+        cloud.traffic.weights(&s.svc).await,
+        Ok(Weights::all(Colour::Blue))
+    );
 }
 
 /// A test double on the wire: answers every request of one operation as AWS
@@ -922,6 +1048,15 @@ impl<T: Intercept> Intercept for ArcIntercept<T> {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.0.read_before_execution(context, cfg)
+    }
+
+    fn read_before_attempt(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.read_before_attempt(context, runtime_components, cfg)
     }
 
     fn modify_before_deserialization(

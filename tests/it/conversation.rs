@@ -535,3 +535,89 @@ async fn a_second_agent_on_the_same_data_dir_is_refused() {
     assert!(e.to_string().contains("another switchyard is using"), "{e}");
     drop(first);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_standby_scaled_down_after_its_delay_is_started_again_by_a_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let said = Arc::new(Transcript::default());
+    let clock = Clock::starting_at(1_767_225_600_000);
+    let mut config = Config::demo();
+    config.simulator.scale_down_after = Some(Duration::from_secs(30 * 60));
+    let demo = Demo::open(config, dir.path(), said.clone(), clock)
+        .await
+        .unwrap();
+    let c = Chat {
+        demo,
+        said,
+        clock,
+        _dir: dir,
+    };
+    let dev = ServiceRef::new("dev", "storefront-api");
+
+    c.say("deploy 1.4.0 to dev").await;
+    // Settling waits out the scale-down delay on the paused clock.
+    let before = tokio::time::Instant::now();
+    let progress = c.settle().await;
+    assert!(progress.contains("Deployment successful! #1"), "{progress}");
+    assert!(
+        progress.contains("Blue (1.3.1) in DEV scaled down to 0 tasks after #1"),
+        "{progress}"
+    );
+    assert!(before.elapsed() >= Duration::from_secs(30 * 60));
+    let fleet = c.demo.sim.snapshot(&dev).unwrap();
+    assert_eq!(fleet.blue.desired, 0);
+    assert_eq!(fleet.weights, Weights::all(Colour::Green));
+
+    let reply = c.say("rollback dev").await;
+    assert!(
+        reply.contains("Blue was scaled down to 0 tasks: the rollback starts it again"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("Rollback complete: DEV serves 1.3.1 again"),
+        "{reply}"
+    );
+    let fleet = c.demo.sim.snapshot(&dev).unwrap();
+    assert_eq!(fleet.weights, Weights::all(Colour::Blue));
+    assert!(fleet.blue.is_ready(), "{:?}", fleet.blue);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_later_deployment_keeps_the_earlier_standby_from_being_scaled_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let said = Arc::new(Transcript::default());
+    let clock = Clock::starting_at(1_767_225_600_000);
+    let mut config = Config::demo();
+    config.simulator.scale_down_after = Some(Duration::from_secs(600));
+    let demo = Demo::open(config, dir.path(), said.clone(), clock)
+        .await
+        .unwrap();
+    let dev = ServiceRef::new("dev", "storefront-api");
+    demo.agent
+        .handle(switchyard::chat::console::incoming(
+            "deploy 1.4.0 to dev",
+            "alice",
+            "switchyard",
+        ))
+        .await;
+    // Within the delay, a second deployment makes blue the new colour again.
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    demo.agent
+        .handle(switchyard::chat::console::incoming(
+            "deploy 1.5.0 to dev",
+            "alice",
+            "switchyard",
+        ))
+        .await;
+    demo.agent.settle().await;
+    let text: String = said.take();
+    assert!(text.contains("Deployment successful! #2"), "{text}");
+    // #1's delay ends first, but blue is #2's live colour: it stays up; #2
+    // then scales green (its standby) down.
+    let fleet = demo.sim.snapshot(&dev).unwrap();
+    assert_eq!(fleet.weights, Weights::all(Colour::Blue));
+    assert_eq!(fleet.blue.version.as_deref(), Some("1.5.0"));
+    assert!(fleet.blue.is_ready(), "{:?}", fleet.blue);
+    assert_eq!(fleet.green.desired, 0);
+    assert!(!text.contains("Blue (1.3.1) in DEV scaled down"), "{text}");
+}

@@ -2,6 +2,7 @@
 //! behaviour a user would notice.
 
 mod aws;
+mod aws_run;
 mod config_check;
 mod conversation;
 mod demo;

@@ -106,6 +106,21 @@ pub struct Fixture {
     pub task_family_green: String,
     /// Tags present in the ECR repository.
     pub image_tags: Vec<String>,
+    /// The source environment of promotions, in the same cluster and behind
+    /// the same listener.
+    pub tst: SourceEnv,
+}
+
+/// `tst`: blue runs `v1.3.0` (2 tasks) with all the traffic of its rule, green is idle.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SourceEnv {
+    pub env: String,
+    pub blue_service: String,
+    pub green_service: String,
+    pub blue_target_group: String,
+    pub green_target_group: String,
+    /// A listener rule (priority 20, host `tst.example.com`) forwarding blue 100 / green 0.
+    pub rule: String,
 }
 
 impl Moto {
@@ -264,7 +279,7 @@ fn python() -> &'static Path {
     })
 }
 
-fn fake_aws_env(command: &mut Command) {
+pub fn fake_aws_env(command: &mut Command) {
     for name in REMOVED_AWS_ENV {
         command.env_remove(name);
     }

@@ -48,6 +48,14 @@ fn moto_starts_on_a_free_port_and_provisions_a_blue_green_stack() {
         "123456789012.dkr.ecr.us-east-1.amazonaws.com/storefront-api"
     );
     assert_eq!(f.image_tags, ["v1.2.0", "v1.3.0"]);
+    assert_eq!(f.tst.env, "tst");
+    assert_eq!(f.tst.blue_service, "storefront-api-tst-blue");
+    assert_elb_arn(
+        &f.tst.rule,
+        "listener-rule/app/storefront-api-prd/",
+        &f.region,
+    );
+    assert_ne!(f.tst.rule, f.rule);
 
     assert_elb_arn(
         &f.load_balancer,

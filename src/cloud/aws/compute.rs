@@ -327,4 +327,8 @@ impl Compute for EcsCompute {
         let t = self.targets.get(svc)?;
         self.update(t, colour, None, Some(tasks)).await
     }
+
+    fn scale_down_after(&self, svc: &ServiceRef) -> Option<std::time::Duration> {
+        self.targets.get(svc).ok()?.scale_down_after
+    }
 }

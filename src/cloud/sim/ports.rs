@@ -38,6 +38,10 @@ impl Compute for Sim {
         })
         .await
     }
+
+    fn scale_down_after(&self, _svc: &ServiceRef) -> Option<std::time::Duration> {
+        self.options().scale_down_after
+    }
 }
 
 #[async_trait]
