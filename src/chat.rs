@@ -1,5 +1,5 @@
 //! Chat, seen from the agent: messages in, messages out, through a [`ChatPort`]
-//! that each platform implements ([`console`] here; Discord next).
+//! that each platform implements ([`console`], [`discord`]).
 //!
 //! The core builds a platform-neutral [`Message`]; the adapter renders it. A
 //! message says whom it means to ping (never `@everyone`, never a role from
@@ -7,6 +7,7 @@
 //! so adapters can honour both the way their platform does.
 
 pub mod console;
+pub mod discord;
 
 use async_trait::async_trait;
 
@@ -20,7 +21,7 @@ pub struct Incoming {
 }
 
 /// What the agent says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
     pub channel: String,
     pub text: String,
@@ -28,6 +29,60 @@ pub struct Message {
     pub mentions: Vec<String>,
     /// Shown only to this user (an enrolment secret, a lockout notice).
     pub private_to: Option<String>,
+    /// The question this message asks, so a platform can offer buttons.
+    pub asks: Option<Ask>,
+    /// The deployment this message reports on, and whether it is routine
+    /// progress (`live`: a platform may fold it into one status message edited
+    /// in place) or something a person must see as a new message (a rollback,
+    /// the final result).
+    pub deployment: Option<Progress>,
+    /// Files that go with the text (the QR code of an enrolment).
+    pub attachments: Vec<Attachment>,
+}
+
+/// A question the agent waits on, and whose answer it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskKind {
+    /// yes / no.
+    Confirm,
+    /// A TOTP code: never to be typed where others can read it.
+    Code,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    pub kind: AskKind,
+    /// The one user who may answer.
+    pub user: String,
+}
+
+/// Which deployment a message is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub id: i64,
+    pub env: String,
+    /// Routine progress rather than news.
+    pub live: bool,
+    /// Percent of traffic on the new version, when this message moved it.
+    pub percent: Option<u8>,
+    /// The deployment's last message: nothing more will follow.
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What the notification channel of an environment hears about, wherever the
+/// change came from (chat, the CLI, an automatic rollback).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub env: String,
+    pub text: String,
+    /// Users this notice means to ping (approvers of an approval request).
+    pub mentions: Vec<String>,
 }
 
 impl Message {
@@ -35,8 +90,7 @@ impl Message {
         Message {
             channel: channel.to_string(),
             text: text.into(),
-            mentions: Vec::new(),
-            private_to: None,
+            ..Message::default()
         }
     }
 
@@ -58,4 +112,10 @@ pub enum ChatError {
 #[async_trait]
 pub trait ChatPort: Send + Sync {
     async fn send(&self, message: Message) -> Result<(), ChatError>;
+
+    /// Tells the environment's notification channel, if the platform has one
+    /// (the console shows everything already, so it has none).
+    async fn notify(&self, _notice: Notice) -> Result<(), ChatError> {
+        Ok(())
+    }
 }

@@ -12,7 +12,7 @@
 
 mod chaos;
 mod deploys;
-mod dialogue;
+pub mod dialogue;
 mod progress;
 mod views;
 
@@ -230,6 +230,18 @@ impl Agent {
     pub(crate) async fn send(&self, message: Message) {
         if let Err(e) = self.chat.send(message).await {
             tracing::warn!(error = %e, "could not send a chat message");
+        }
+    }
+
+    /// Tells `env`'s notification channel (where the platform has one).
+    pub(crate) async fn notify(&self, env: &str, text: String, mentions: Vec<String>) {
+        let notice = crate::chat::Notice {
+            env: env.to_string(),
+            text,
+            mentions,
+        };
+        if let Err(e) = self.chat.notify(notice).await {
+            tracing::warn!(error = %e, "could not send a notification");
         }
     }
 

@@ -25,6 +25,6 @@ mod vocab;
 pub use error::{ErrorKind, ParseError};
 pub use files::{Example, Sources};
 pub use grammar::{EnvWords, Grammar, GrammarError, Spec};
-pub use kind::{Field, IntentKind, SlotType};
+pub use kind::{Field, IntentKind, SlotType, SlotValue, Slots};
 pub use model::{EnvName, Intent, Strategy, Version};
 pub use text::MAX_MESSAGE_CHARS;

@@ -477,17 +477,47 @@ fn demo(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `run`: the agent with the configured cloud backend and the console as chat.
-/// The simulator backend is the demo with the configured store; `aws` drives
-/// the fleet described in `[aws]`.
+/// `run`: the agent with the configured cloud backend and chat. The simulator
+/// with the console is the demo with the configured store; `aws` drives the
+/// fleet described in `[aws]`; `chat = "discord"` serves the server in
+/// `[discord]` until the process is asked to stop.
 fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
-    match config.cloud {
-        switchyard::config::CloudBackend::Sim => demo(config, data_dir),
-        switchyard::config::CloudBackend::Aws => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async {
+    use switchyard::chat::discord::{self, DiscordChat};
+    use switchyard::config::{ChatBackend, CloudBackend};
+    if config.cloud == CloudBackend::Sim && config.chat == ChatBackend::Console {
+        return demo(config, data_dir);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let discord = match config.chat {
+            ChatBackend::Discord => {
+                let settings = config
+                    .discord
+                    .clone()
+                    .context("chat = \"discord\" needs a [discord] section")?;
+                let http = discord::http(&settings)?;
+                Some(DiscordChat::new(settings, Arc::new(http)))
+            }
+            ChatBackend::Console => None,
+        };
+        let chat: Arc<dyn switchyard::chat::ChatPort> = match &discord {
+            Some(d) => Arc::new(d.clone()),
+            None => Arc::new(Console::stdout()),
+        };
+        // Kept alive while the agent runs (the demo's data-directory lock).
+        let mut _demo = None;
+        let agent = match config.cloud {
+            CloudBackend::Sim => {
+                let demo = Demo::open(config.clone(), data_dir, chat, Clock::system())
+                    .await
+                    .with_context(|| format!("starting in {}", data_dir.display()))?;
+                let agent = demo.agent.clone();
+                _demo = Some(demo);
+                agent
+            }
+            CloudBackend::Aws => {
                 let aws = config
                     .aws
                     .clone()
@@ -503,7 +533,6 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
                 let store = Store::open(&config.store.url)
                     .await
                     .context("opening the store")?;
-                let chat = Arc::new(Console::stdout());
                 let fleet = Arc::new(fleet);
                 let (agent, _engine) = switchyard::demo::assemble(
                     config.clone(),
@@ -516,10 +545,41 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
                 )
                 .await
                 .context("starting the agent")?;
-                console_session(&agent, &default_user(&config), &config.bot.name).await;
-                Ok(ExitCode::SUCCESS)
-            })
+                agent
+            }
+        };
+        match discord {
+            Some(d) => {
+                let grammar =
+                    Grammar::for_config(&config).context("loading the command grammar")?;
+                tokio::select! {
+                    served = d.serve(agent, &grammar, &config) => served?,
+                    _ = stop_signal() => tracing::info!("stopping"),
+                }
+            }
+            None => console_session(&agent, &default_user(&config), &config.bot.name).await,
         }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -38,6 +38,21 @@ pub struct Config {
     pub cloud: CloudBackend,
     /// The real fleet, when `cloud = "aws"`.
     pub aws: Option<super::aws::Aws>,
+    /// Where `switchyard run` talks.
+    pub chat: ChatBackend,
+    /// The Discord server, when `chat = "discord"`.
+    pub discord: Option<super::discord::Discord>,
+}
+
+/// Where the agent talks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatBackend {
+    /// Standard input and output.
+    #[default]
+    Console,
+    /// A Discord server, through the bot in `[discord]`.
+    Discord,
 }
 
 /// The fleet the agent drives.
@@ -67,6 +82,8 @@ impl Default for Config {
             simulator: Simulator::default(),
             cloud: CloudBackend::default(),
             aws: None,
+            chat: ChatBackend::default(),
+            discord: None,
         }
     }
 }
@@ -485,11 +502,20 @@ impl Config {
                 out.push((format!("users[{i}].totp_secret"), seed));
             }
         }
+        if let Some(d) = &self.discord {
+            out.push(("discord.token".to_owned(), &d.token));
+        }
         out
     }
 
     pub(crate) fn secrets_mut(&mut self) -> Vec<&mut Secret> {
         let users = self.users.iter_mut().filter_map(|u| u.totp_secret.as_mut());
-        self.mfa.encryption_key.iter_mut().chain(users).collect()
+        let token = self.discord.as_mut().map(|d| &mut d.token);
+        self.mfa
+            .encryption_key
+            .iter_mut()
+            .chain(users)
+            .chain(token)
+            .collect()
     }
 }

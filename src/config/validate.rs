@@ -358,6 +358,9 @@ fn secrets(config: &Config, out: &mut Findings) {
             _ => {}
         }
         let Ok(value) = secret.expose() else { continue };
+        if key == "discord.token" {
+            continue;
+        }
         if key == "mfa.encryption_key" {
             if value.len() != 64 || !value.chars().all(|c| c.is_ascii_hexdigit()) {
                 out.error(&key, "must be 64 hex digits (32 bytes)");
@@ -399,6 +402,18 @@ fn cloud(config: &Config, out: &mut Findings) {
         (CloudBackend::Aws, None) => out.error("aws", "cloud = \"aws\" needs an [aws] section"),
         (_, Some(aws)) => {
             let (errors, warnings) = super::aws::check(aws, config);
+            out.errors.extend(errors);
+            out.warnings.extend(warnings);
+        }
+        _ => {}
+    }
+    use super::model::ChatBackend;
+    match (&config.chat, &config.discord) {
+        (ChatBackend::Discord, None) => {
+            out.error("discord", "chat = \"discord\" needs a [discord] section")
+        }
+        (_, Some(discord)) => {
+            let (errors, warnings) = super::discord::check(discord, config);
             out.errors.extend(errors);
             out.warnings.extend(warnings);
         }

@@ -320,10 +320,11 @@ impl Agent {
                     serde_json::json!({"kind": "requested", "id": id, "summary": summary, "needed": requirements.approvals, "approvers": approvers}),
                 );
                 self.send(Message {
-                    mentions: approvers,
-                    ..Message::to_channel(&msg.channel, text)
+                    mentions: approvers.clone(),
+                    ..Message::to_channel(&msg.channel, text.clone())
                 })
                 .await;
+                self.notify(&env, text, approvers).await;
                 self.expire_approval(id);
             }
             Action::Rollback { svc, .. } => match self.engine.rollback(&svc, &msg.user).await {
@@ -697,7 +698,9 @@ impl Agent {
         match self.engine.lock(env, &msg.user, reason.as_deref()).await {
             Ok(crate::store::LockOutcome::Locked) => {
                 let view = serde_json::json!({"kind": "locked", "env": env, "by": msg.user, "reason": reason});
-                self.say(&msg.channel, self.render("reply.j2", view)).await;
+                let text = self.render("reply.j2", view);
+                self.say(&msg.channel, text.clone()).await;
+                self.notify(env, text, Vec::new()).await;
             }
             Ok(crate::store::LockOutcome::AlreadyLocked(lock)) => {
                 let view = serde_json::json!({"kind": "already_locked", "env": env, "by": lock.locked_by, "reason": lock.reason});
@@ -711,11 +714,11 @@ impl Agent {
         match self.engine.unlock(env, &msg.user).await {
             Ok(removed) => {
                 let kind = if removed { "unlocked" } else { "not_locked" };
-                self.say(
-                    &msg.channel,
-                    self.render("reply.j2", serde_json::json!({"kind": kind, "env": env})),
-                )
-                .await;
+                let text = self.render("reply.j2", serde_json::json!({"kind": kind, "env": env}));
+                self.say(&msg.channel, text.clone()).await;
+                if removed {
+                    self.notify(env, text, Vec::new()).await;
+                }
             }
             Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
         }

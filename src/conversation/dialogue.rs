@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::Agent;
 use super::deploys::Action;
-use crate::chat::{Incoming, Message};
+use crate::chat::{AskKind, Attachment, Incoming, Message};
 use crate::mfa::Refusal as MfaRefusal;
 
 /// A question the agent asked and waits for.
@@ -77,6 +77,7 @@ impl Agent {
     /// Asks `pending` of the speaker and arms its expiry timer.
     pub(crate) async fn ask(self: &Arc<Self>, msg: &Incoming, pending: Pending, text: String) {
         let key = (msg.channel.clone(), msg.user.clone());
+        let confirm = matches!(pending, Pending::Confirm { .. });
         let (id, replaced) = {
             let mut state = self.state.lock().expect("state lock");
             state.next_question += 1;
@@ -93,7 +94,19 @@ impl Agent {
             self.say(&msg.channel, self.render("dialogue.j2", view))
                 .await;
         }
-        self.say(&msg.channel, text).await;
+        let asks = crate::chat::Ask {
+            kind: if confirm {
+                AskKind::Confirm
+            } else {
+                AskKind::Code
+            },
+            user: msg.user.clone(),
+        };
+        self.send(Message {
+            asks: Some(asks),
+            ..Message::to_channel(&msg.channel, text)
+        })
+        .await;
         let agent = Arc::downgrade(self);
         let timeout = self.question_timeout;
         tokio::spawn(async move {
@@ -264,8 +277,20 @@ impl Agent {
                     "reply.j2",
                     serde_json::json!({"kind": "enroll", "uri": enrollment.otpauth_uri}),
                 );
-                self.send(Message::private(&msg.channel, &msg.user, text))
-                    .await;
+                // The QR code for phones; a platform that cannot show it keeps the URI.
+                let attachments = vec![Attachment {
+                    name: "switchyard-mfa.png".into(),
+                    bytes: enrollment.qr_png.clone(),
+                }];
+                self.send(Message {
+                    attachments,
+                    asks: Some(crate::chat::Ask {
+                        kind: AskKind::Code,
+                        user: msg.user.clone(),
+                    }),
+                    ..Message::private(&msg.channel, &msg.user, text)
+                })
+                .await;
                 let key = (msg.channel.clone(), msg.user.clone());
                 let mut state = self.state.lock().expect("state lock");
                 state.next_question += 1;

@@ -13,6 +13,7 @@ use std::sync::Weak;
 use tokio::sync::broadcast;
 
 use super::Agent;
+use crate::chat::{Message, Progress};
 use crate::cloud::{Colour, Weights};
 use crate::rollout::analysis::Measurement;
 use crate::rollout::{Event, EventKind, Verdict};
@@ -60,7 +61,33 @@ pub(super) fn stream(agent: Weak<Agent>, mut events: broadcast::Receiver<Event>)
                     .get(&event.deployment)
                     .cloned()
                     .unwrap_or_else(|| crate::chat::console::CHANNEL.to_string());
-                agent.say(&channel, text).await;
+                let news = matches!(
+                    event.kind,
+                    EventKind::RollingBack { .. }
+                        | EventKind::Finished { .. }
+                        | EventKind::ScaledDown { .. }
+                );
+                let percent = match &event.kind {
+                    EventKind::Analysis { percent, .. } => Some(*percent),
+                    _ => None,
+                };
+                // The environment's notification channel hears the news, and
+                // that a deployment started, wherever it was asked for.
+                if news || matches!(event.kind, EventKind::Started { .. }) {
+                    agent.notify(&event.env, text.clone(), Vec::new()).await;
+                }
+                agent
+                    .send(Message {
+                        deployment: Some(Progress {
+                            id: event.deployment,
+                            env: event.env.clone(),
+                            live: !news,
+                            percent,
+                            done: matches!(event.kind, EventKind::Finished { .. }),
+                        }),
+                        ..Message::to_channel(&channel, text)
+                    })
+                    .await;
             }
             if matches!(event.kind, EventKind::Finished { .. }) {
                 seen.remove(&event.deployment);
