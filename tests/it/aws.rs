@@ -1159,7 +1159,11 @@ fn example_report() -> switchyard::config::Report {
     )
     .unwrap();
     let key = "0".repeat(64);
-    let env = move |name: &str| (name == "SWITCHYARD_MFA_KEY").then(|| key.clone());
+    let env = move |name: &str| match name {
+        "SWITCHYARD_MFA_KEY" => Some(key.clone()),
+        "DISCORD_TOKEN" => Some("a-token".to_string()),
+        _ => None,
+    };
     switchyard::config::check_str_with(&text, &env)
 }
 
@@ -1170,6 +1174,9 @@ fn the_example_config_is_valid_without_warnings() {
     assert!(report.warnings.is_empty(), "{:#?}", report.warnings);
     let config = report.config.unwrap();
     assert_eq!(config.aws.unwrap().targets.len(), 3);
+    let discord = config.discord.unwrap();
+    assert_eq!(discord.user_for(112233445566778802), Some("bob"));
+    assert_eq!(discord.notifications.len(), 2);
 }
 
 /// The example config with `from` replaced by `to`, checked.
@@ -1180,7 +1187,11 @@ fn example_with(from: &str, to: &str) -> switchyard::config::Report {
     .unwrap();
     assert!(text.contains(from), "the example has no `{from}`");
     let key = "0".repeat(64);
-    let env = move |name: &str| (name == "SWITCHYARD_MFA_KEY").then(|| key.clone());
+    let env = move |name: &str| match name {
+        "SWITCHYARD_MFA_KEY" => Some(key.clone()),
+        "DISCORD_TOKEN" => Some("a-token".to_string()),
+        _ => None,
+    };
     switchyard::config::check_str_with(&text.replacen(from, to, 1), &env)
 }
 

@@ -478,3 +478,41 @@ fn check_config_reads_secrets_from_the_environment() {
     assert!(!printed(&set).contains("warning:"), "{}", printed(&set));
     assert!(!printed(&set).contains(SEED) && !printed(&set).contains(KEY));
 }
+
+#[test]
+fn discord_settings_are_checked_and_named_by_key() {
+    let text = r#"
+chat = "discord"
+[[environments]]
+name = "prd"
+[[users]]
+name = "alice"
+[discord]
+token = "t"
+guilds = ["12"]
+prefix = "two words"
+[discord.notifications]
+stg = "123456789012345678"
+[discord.users]
+"123456789012345678" = "mallory"
+"#;
+    let report = switchyard::config::check_str(text);
+    let keys: Vec<String> = report.errors.iter().map(|d| d.key.clone()).collect();
+    for key in [
+        "discord.guilds[0]",
+        "discord.prefix",
+        "discord.notifications.stg",
+        "discord.users.123456789012345678",
+    ] {
+        assert!(
+            keys.iter().any(|k| k == key),
+            "no error for {key}: {keys:?}"
+        );
+    }
+    let missing = switchyard::config::check_str("chat = \"discord\"\n");
+    assert!(
+        missing.errors.iter().any(|d| d.key == "discord"),
+        "{:?}",
+        missing.errors
+    );
+}

@@ -6,7 +6,6 @@ mod aws_run;
 mod config_check;
 mod conversation;
 mod demo;
-mod discord;
 mod discord_fake;
 mod discord_fake_selftest;
 mod gates;

@@ -32,6 +32,7 @@ struct Server {
     chat: DiscordChat,
     alice: FakeUser,
     bob: FakeUser,
+    clock: Clock,
     _dir: tempfile::TempDir,
 }
 
@@ -93,6 +94,7 @@ async fn server_with(timing: Option<&str>) -> Server {
         chat,
         alice,
         bob,
+        clock,
         _dir: dir,
     }
 }
@@ -141,9 +143,9 @@ impl Server {
         mfa.current_code(user, clock_now).await.unwrap().0
     }
 
+    /// Now, on the demo's clock (which follows tokio time).
     fn demo_clock_now(&self) -> i64 {
-        // The demo's clock follows tokio time from its fixed start.
-        Clock::starting_at(1_767_225_600_000).now_ms()
+        self.clock.now_ms()
     }
 
     /// Every message create and edit the bot sent.
@@ -384,6 +386,20 @@ async fn mfa_enroll_answers_by_direct_message_with_a_qr_code() {
             .iter()
             .any(|m| m.content.contains("otpauth"))
     );
+    // bob answers in the DM with a code from the new authenticator.
+    let link = uri
+        .content
+        .split_whitespace()
+        .find(|w| w.starts_with("otpauth://"))
+        .unwrap();
+    let totp = totp_rs::Totp::from_url(link).unwrap();
+    // The next 30 s step: the step of the code just used is spent.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let now = u64::try_from(s.demo_clock_now() / 1000).unwrap();
+    let new_code = totp.generate(now).to_string();
+    let bob_dm = FakeUser::new(BOB, "bob");
+    s.fake.say(dm, &bob_dm, &new_code).await;
+    s.bot_says(dm, "Your authenticator is set up").await;
     assert_safe(&s);
 }
 
