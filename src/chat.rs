@@ -67,6 +67,9 @@ pub struct Progress {
     pub percent: Option<u8>,
     /// The deployment's last message: nothing more will follow.
     pub done: bool,
+    /// What the live message is headed with, instead of the deployment's
+    /// number (a checklist still running has no deployment yet).
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,5 +120,11 @@ pub trait ChatPort: Send + Sync {
     /// (the console shows everything already, so it has none).
     async fn notify(&self, _notice: Notice) -> Result<(), ChatError> {
         Ok(())
+    }
+
+    /// True while the platform connection is up (for `/readyz`); adapters
+    /// without a connection (the console) are always connected.
+    fn connected(&self) -> bool {
+        true
     }
 }

@@ -7,6 +7,7 @@
 //! `config/demo.toml` is the annotated reference for the format.
 
 mod aws;
+pub mod checks;
 mod discord;
 mod model;
 mod plan;
@@ -17,10 +18,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use aws::Aws;
+pub use checks::CheckSpec;
 pub use discord::Discord;
 pub use model::{
-    Action, Bot, ChatBackend, CloudBackend, Config, Conversation, Engine, Environment, Mfa, Policy,
-    Recovery, Role, Service, Simulator, Store, User, VersionRule,
+    Action, Bot, ChatBackend, CloudBackend, Config, Conversation, Engine, Environment, Http, Mfa,
+    Policy, Recovery, Role, Service, Simulator, Store, User, VersionRule,
 };
 pub use plan::{Analysis, Inconclusive, Plan, Strategy};
 pub use secret::{EnvLookup, Secret, SecretError, SecretSource, process_env};

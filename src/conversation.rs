@@ -10,6 +10,7 @@
 //! wait timer, and only then the engine. Progress events from the engine are
 //! rendered and streamed to the channel the deployment was requested from.
 
+mod builds;
 mod chaos;
 mod deploys;
 pub mod dialogue;
@@ -33,6 +34,7 @@ use crate::render::Renderer;
 use crate::rollout::Engine;
 use crate::store::Store;
 
+pub use builds::{AutoDeploy, CI_USER};
 pub use dialogue::Pending;
 pub use views::status_view;
 
@@ -51,7 +53,7 @@ pub struct Agent {
     /// authenticator.
     pub(crate) sim: Option<Sim>,
     /// The registry the image check asks, when the backend has one.
-    pub(crate) images: Option<Arc<dyn crate::gates::ImageRegistry>>,
+    pub(crate) registry: crate::gates::Registry,
     pub(crate) question_timeout: Duration,
     pub(crate) state: Mutex<State>,
     /// Events the progress stream has shown (see [`Agent::settle`]).
@@ -88,7 +90,7 @@ pub struct Parts {
     pub chat: Arc<dyn ChatPort>,
     pub clock: Clock,
     pub sim: Option<Sim>,
-    pub images: Option<Arc<dyn crate::gates::ImageRegistry>>,
+    pub registry: crate::gates::Registry,
     pub question_timeout: Duration,
 }
 
@@ -107,7 +109,7 @@ impl Agent {
             chat: parts.chat,
             clock: parts.clock,
             sim: parts.sim,
-            images: parts.images,
+            registry: parts.registry,
             question_timeout: parts.question_timeout,
             state: Mutex::new(State::default()),
             events_shown: std::sync::atomic::AtomicUsize::new(0),

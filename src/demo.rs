@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::chat::ChatPort;
+use crate::chat::console::Console;
 use crate::clock::Clock;
 use crate::cloud::sim::{Sim, SimOptions};
 use crate::cloud::{Cloud, ServiceRef};
@@ -95,7 +96,7 @@ impl Demo {
             config,
             sim.cloud(),
             Some(sim.clone()),
-            None,
+            crate::gates::Registry::default(),
             store.clone(),
             chat,
             clock,
@@ -112,6 +113,19 @@ impl Demo {
     }
 }
 
+/// Where the demo's console saves attachments (charts, an enrolment's QR
+/// code): beside the store in the data directory, so they are found with the
+/// demo's other files and go when the directory goes.
+pub fn attachments_dir(dir: &Path) -> PathBuf {
+    dir.join("attachments")
+}
+
+/// The console on standard output, saving attachments in
+/// [`attachments_dir`] of `dir`.
+pub fn console(dir: &Path) -> Console {
+    Console::stdout().with_attachments_dir(attachments_dir(dir))
+}
+
 /// Builds the agent on `cloud` (the simulator for the demo, AWS for `run`),
 /// starts streaming its progress, and recovers what a previous process left
 /// mid-way (after the agent listens, so the takeover is announced).
@@ -119,7 +133,7 @@ pub async fn assemble(
     config: Config,
     cloud: Cloud,
     sim: Option<Sim>,
-    images: Option<Arc<dyn crate::gates::ImageRegistry>>,
+    registry: crate::gates::Registry,
     store: Store,
     chat: Arc<dyn ChatPort>,
     clock: Clock,
@@ -152,7 +166,7 @@ pub async fn assemble(
         chat,
         clock,
         sim,
-        images,
+        registry,
         question_timeout,
     });
     engine.recover().await?;

@@ -14,6 +14,7 @@ mod builtin;
 mod checklist;
 mod image;
 mod join;
+pub mod providers;
 
 use std::time::Duration;
 
@@ -27,6 +28,29 @@ pub use builtin::{
 };
 pub use checklist::{CheckResult, Checklist, Outcome, Verdict};
 pub use image::{ImageExists, ImageRegistry};
+
+/// What the checklist may ask beyond the cloud ports, where the backend has
+/// it: the image registry (the image check) and its vulnerability scans (the
+/// `scan` provider with `source = "ecr"`). The simulator has neither.
+#[derive(Clone, Default)]
+pub struct Registry {
+    pub images: Option<std::sync::Arc<dyn ImageRegistry>>,
+    pub scans: Option<std::sync::Arc<dyn providers::ScanFindings>>,
+}
+
+impl Registry {
+    /// ECR for an AWS fleet: the image check and ECR's scan findings.
+    pub fn aws(cloud: std::sync::Arc<crate::cloud::aws::AwsCloud>) -> Registry {
+        let scans = providers::AwsScans {
+            cloud: cloud.clone(),
+            scans: cloud.scans(),
+        };
+        Registry {
+            images: Some(cloud),
+            scans: Some(std::sync::Arc::new(scans)),
+        }
+    }
+}
 
 /// How long a check may take unless it says otherwise; past it the check fails.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

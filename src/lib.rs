@@ -14,14 +14,19 @@
 //!   roles, policy, rollout plans).
 //! - [`conversation`]: the agent: pending questions, approvals, commands, progress.
 //! - [`demo`]: the agent on the simulator with the console, for `switchyard demo`.
-//! - [`gates`]: the pre-promotion checklist.
+//! - [`gates`]: the pre-promotion checklist: built-in checks and providers
+//!   (HTTP, GitHub, Prometheus, image scans, soak time).
+//! - [`http`]: health, readiness, Prometheus metrics, the versions manifest and
+//!   the build webhook, served by axum.
 //! - [`intent`]: the command grammar read from `intents/`, and text -> [`intent::Intent`].
+//! - [`manifest`]: what runs where (`switchyard versions`, `/versions`).
 //! - [`mfa`]: TOTP verification, enrolment, encryption at rest, lockouts.
 //! - [`policy`]: who may do what where, and what a change needs first.
 //! - [`render`]: every sentence the bot says, from the templates in `prompts/`.
 //! - [`rollout`]: the deployment engine: steps, analysis, automatic rollback,
 //!   crash recovery.
 //! - [`store`]: deployments, their journal, audit log, locks and MFA state (SQLite).
+//! - [`telemetry`]: the metrics `/metrics` exposes and the alert rules rely on.
 
 pub mod chat;
 pub mod clock;
@@ -30,9 +35,12 @@ pub mod config;
 pub mod conversation;
 pub mod demo;
 pub mod gates;
+pub mod http;
 pub mod intent;
+pub mod manifest;
 pub mod mfa;
 pub mod policy;
 pub mod render;
 pub mod rollout;
 pub mod store;
+pub mod telemetry;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use switchyard::chat::console::{self, Console};
+use switchyard::chat::console;
 use switchyard::clock::Clock;
 use switchyard::config::{self, Config};
 use switchyard::demo::Demo;
@@ -110,6 +110,13 @@ enum Command {
         #[command(flatten)]
         output: ReportOutput,
     },
+    /// Print what runs where: environment -> service -> version, image,
+    /// deployed at, by whom, commit (seed 001's versions.yaml), from the store.
+    Versions {
+        /// `text` (a table), `yaml` or `json`.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ManifestFormat,
+    },
     /// Print per-environment deployments, failures, rollbacks, MTTR, frequency
     /// and change failure rate, then the latest deployments of the period: the
     /// chat answer to "show deployment metrics".
@@ -137,6 +144,14 @@ struct ReportOutput {
     /// day ("last 7 days" and "last 30 days" are counted back from it).
     #[arg(long, hide = true, value_name = "MS")]
     now: Option<i64>,
+}
+
+/// How `versions` prints.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ManifestFormat {
+    Text,
+    Yaml,
+    Json,
 }
 
 /// Which report, with its own arguments.
@@ -180,6 +195,8 @@ fn main() -> ExitCode {
                 report(&c, cli.store.as_deref(), env.as_deref(), which, &output)
             })
         }
+        Command::Versions { format } => load_config(cli.config.as_deref())
+            .and_then(|c| versions(&c, cli.store.as_deref(), format)),
         Command::Metrics { days, env, output } => {
             load_config(cli.config.as_deref()).and_then(|c| {
                 let which = Report::Metrics { days };
@@ -288,6 +305,33 @@ fn report(
     let answer = runtime.block_on(answer(config, &store, env, which, output.json, now));
     runtime.block_on(store.close());
     println!("{}", answer?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `versions`: the manifest of what runs where, read from the store.
+fn versions(
+    config: &Config,
+    store_url: Option<&str>,
+    format: ManifestFormat,
+) -> anyhow::Result<ExitCode> {
+    let url = store_url.unwrap_or(&config.store.url);
+    refuse_missing_file(url)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let store = runtime.block_on(Store::open(url))?;
+    let manifest = runtime.block_on(switchyard::manifest::Manifest::read(config, &store));
+    runtime.block_on(store.close());
+    let manifest = manifest?;
+    print!(
+        "{}",
+        match format {
+            ManifestFormat::Text => manifest.to_text(),
+            ManifestFormat::Yaml => manifest.to_yaml(),
+            ManifestFormat::Json => manifest.to_json() + "\n",
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -462,7 +506,7 @@ fn demo(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let chat = Arc::new(Console::stdout());
+        let chat = Arc::new(switchyard::demo::console(data_dir));
         let demo = Demo::open(config.clone(), data_dir, chat, Clock::system())
             .await
             .with_context(|| format!("starting the demo in {}", data_dir.display()))?;
@@ -484,7 +528,10 @@ fn demo(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
 fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
     use switchyard::chat::discord::{self, DiscordChat};
     use switchyard::config::{ChatBackend, CloudBackend};
-    if config.cloud == CloudBackend::Sim && config.chat == ChatBackend::Console {
+    if config.cloud == CloudBackend::Sim
+        && config.chat == ChatBackend::Console
+        && config.http.listen.is_none()
+    {
         return demo(config, data_dir);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -504,7 +551,7 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
         };
         let chat: Arc<dyn switchyard::chat::ChatPort> = match &discord {
             Some(d) => Arc::new(d.clone()),
-            None => Arc::new(Console::stdout()),
+            None => Arc::new(switchyard::demo::console(data_dir)),
         };
         // Kept alive while the agent runs (the demo's data-directory lock).
         let mut _demo = None;
@@ -538,7 +585,7 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
                     config.clone(),
                     fleet.cloud(),
                     None,
-                    Some(fleet.clone()),
+                    switchyard::gates::Registry::aws(fleet.clone()),
                     store,
                     chat,
                     Clock::system(),
@@ -547,6 +594,22 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
                 .context("starting the agent")?;
                 agent
             }
+        };
+        let http = match config.http.listen {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listening on {addr} (http.listen)"))?;
+                let state =
+                    switchyard::http::HttpState::new(agent.clone(), &config.http, Clock::system());
+                let router = switchyard::http::router(state, config.http.max_body_bytes);
+                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                let server = tokio::spawn(switchyard::http::serve(listener, router, async {
+                    let _ = stopped.await;
+                }));
+                Some((stop, server))
+            }
+            None => None,
         };
         match discord {
             Some(d) => {
@@ -558,6 +621,12 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
                 }
             }
             None => console_session(&agent, &default_user(&config), &config.bot.name).await,
+        }
+        if let Some((stop, server)) = http {
+            let _ = stop.send(());
+            if let Ok(Err(e)) = server.await {
+                tracing::warn!(error = %e, "the HTTP server stopped with an error");
+            }
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -5,6 +5,7 @@
 //! Chat adapters turn the rendered text into platform messages; nothing here
 //! knows which platform that is.
 
+pub mod chart;
 mod help;
 mod report;
 

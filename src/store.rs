@@ -15,6 +15,7 @@
 //! into the numbers of "show deployment history" and "show deployment metrics".
 
 mod audit;
+mod builds;
 mod deployments;
 mod error;
 mod journal;
@@ -33,6 +34,7 @@ use crate::clock::Held;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
 pub use audit::AuditEntry;
+pub use builds::Build;
 pub use deployments::{Deployment, DeploymentState, NewDeployment};
 pub use error::StoreError;
 pub use journal::JournalEntry;
@@ -100,6 +102,16 @@ impl Store {
             .map_err(StoreError::Migrate)?;
         tracing::debug!(in_memory, "store opened");
         Ok(Store { pool })
+    }
+
+    /// Answers when the database does (for readiness checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .held()
+            .await
+            .during("pinging the store")?;
+        Ok(())
     }
 
     /// Waits for queries in flight and closes every connection (checkpointing

@@ -5,20 +5,44 @@
 //! speaks as user `name`, a plain line as the default user. Output is written
 //! line by line with a speaker prefix, so deployment progress that streams in
 //! between reads clearly.
+//!
+//! A terminal cannot show a picture, so attachments (the metrics chart, the
+//! history timeline, an enrolment QR code) are saved as files and the message
+//! says where: one `📎` line per file under the text. Files are never
+//! overwritten, so a chart from this morning is still there after the next.
 
+use std::collections::HashMap;
+use std::fs::OpenOptions;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{ChatError, ChatPort, Incoming, Message};
+use super::{Attachment, ChatError, ChatPort, Incoming, Message};
 
 /// The console channel's name.
 pub const CHANNEL: &str = "console";
 
+/// How many taken names `save` skips before giving up on a directory (one
+/// that full is more likely a mistake than a history of charts).
+const MAX_NAME_ATTEMPTS: u64 = 10_000;
+
 /// Prints messages to standard output (or any writer, for tests).
 pub struct Console {
     out: Mutex<Box<dyn Write + Send>>,
+    /// Where attachments are saved; created when the first one arrives.
+    attachments: PathBuf,
+    /// Per file name, the number the next save tries first
+    /// (`metrics-<n>.png`), so a long session does not re-probe every name it
+    /// already used.
+    next: Mutex<HashMap<String, u64>>,
+}
+
+/// Where attachments go unless the console is told otherwise:
+/// `switchyard` under the system's temp directory.
+pub fn default_attachments_dir() -> PathBuf {
+    std::env::temp_dir().join("switchyard")
 }
 
 impl Console {
@@ -29,8 +53,90 @@ impl Console {
     pub fn to(out: Box<dyn Write + Send>) -> Console {
         Console {
             out: Mutex::new(out),
+            attachments: default_attachments_dir(),
+            next: Mutex::new(HashMap::new()),
         }
     }
+
+    /// Saves attachments in `dir` (created if missing) instead of
+    /// [`default_attachments_dir`].
+    pub fn with_attachments_dir(mut self, dir: PathBuf) -> Console {
+        self.attachments = dir;
+        self
+    }
+
+    pub fn attachments_dir(&self) -> &Path {
+        &self.attachments
+    }
+
+    /// Writes `attachment` under a name not used before in the directory:
+    /// `metrics.png` becomes `metrics-<n>.png`, with the first free `n`.
+    /// Files (and a directory it creates) are readable by the owner only:
+    /// the directory may be a shared temp dir, and an enrolment QR code is a
+    /// secret.
+    fn save(&self, attachment: &Attachment) -> std::io::Result<PathBuf> {
+        let mut dir = std::fs::DirBuilder::new();
+        dir.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+        dir.create(&self.attachments)?;
+
+        let (stem, extension) = file_name_parts(&attachment.name);
+        let mut options = OpenOptions::new();
+        // `create_new` refuses an existing file or symlink, so nothing is
+        // overwritten and nobody can redirect the write.
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = format!("{stem}{extension}");
+        for _ in 0..MAX_NAME_ATTEMPTS {
+            let n = {
+                let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+                let n = next.entry(file.clone()).or_insert(1);
+                *n += 1;
+                *n - 1
+            };
+            let path = self.attachments.join(format!("{stem}-{n}{extension}"));
+            match options.open(&path) {
+                Ok(mut file) => {
+                    file.write_all(&attachment.bytes)?;
+                    return Ok(path);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::other(format!(
+            "{MAX_NAME_ATTEMPTS} names in a row are taken"
+        )))
+    }
+}
+
+/// `metrics.png` as (`metrics`, `.png`), keeping only letters, digits, `-`
+/// and `_` (an attachment's name is the core's, but a file name should never
+/// be able to climb out of the directory).
+fn file_name_parts(name: &str) -> (String, String) {
+    let safe = |text: &str| -> String {
+        text.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .take(64)
+            .collect()
+    };
+    let (stem, extension) = match name.rsplit_once('.') {
+        Some((stem, extension)) => (safe(stem), safe(extension)),
+        None => (safe(name), String::new()),
+    };
+    let stem = if stem.is_empty() {
+        "attachment".to_string()
+    } else {
+        stem
+    };
+    let extension = if extension.is_empty() {
+        String::new()
+    } else {
+        format!(".{extension}")
+    };
+    (stem, extension)
 }
 
 #[async_trait]
@@ -42,11 +148,34 @@ impl ChatPort for Console {
         };
         let indent = " ".repeat(prefix.chars().count());
         let body = message.text.replace('\n', &format!("\n{indent}"));
+        // Saved before the lock is taken: other messages need not wait on the disk.
+        let saved: Vec<String> = message
+            .attachments
+            .iter()
+            .map(|a| {
+                let name = file_name_parts(&a.name);
+                let name = format!("{}{}", name.0, name.1);
+                match self.save(a) {
+                    Ok(path) if message.private_to.is_some() => format!(
+                        "📎 saved {name} to {} (it is private to you: delete it once used)",
+                        path.display()
+                    ),
+                    Ok(path) => format!("📎 saved {name} to {}", path.display()),
+                    Err(e) => format!(
+                        "📎 could not save {name} in {}: {e}",
+                        self.attachments.display()
+                    ),
+                }
+            })
+            .collect();
         let mut out = self
             .out
             .lock()
             .map_err(|_| ChatError::Unavailable("console lock".into()))?;
         writeln!(out, "{prefix}{body}").map_err(|e| ChatError::Unavailable(e.to_string()))?;
+        for line in saved {
+            writeln!(out, "{indent}{line}").map_err(|e| ChatError::Unavailable(e.to_string()))?;
+        }
         out.flush()
             .map_err(|e| ChatError::Unavailable(e.to_string()))
     }
@@ -81,6 +210,110 @@ pub fn incoming(line: &str, default_user: &str, bot: &str) -> Incoming {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    /// A writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Screen(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Screen {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Screen {
+        fn text(&self) -> String {
+            String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
+        }
+    }
+
+    fn chart(bytes: &[u8]) -> Message {
+        Message {
+            attachments: vec![Attachment {
+                name: "metrics.png".into(),
+                bytes: bytes.to_vec(),
+            }],
+            ..Message::to_channel(CHANNEL, "Deployment metrics\nsecond line")
+        }
+    }
+
+    #[tokio::test]
+    async fn attachments_are_saved_under_new_names_and_the_reply_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let into = dir.path().join("attachments");
+        // Left by an earlier session: never overwritten.
+        std::fs::create_dir(&into).unwrap();
+        std::fs::write(into.join("metrics-1.png"), b"earlier").unwrap();
+        let screen = Screen::default();
+        let console = Console::to(Box::new(screen.clone())).with_attachments_dir(into.clone());
+
+        console.send(chart(b"first")).await.unwrap();
+        console.send(chart(b"second")).await.unwrap();
+        let out = screen.text();
+        let (first, second) = (into.join("metrics-2.png"), into.join("metrics-3.png"));
+        assert_eq!(
+            out,
+            format!(
+                "switchyard: Deployment metrics\n            second line\n            \
+                 📎 saved metrics.png to {}\n\
+                 switchyard: Deployment metrics\n            second line\n            \
+                 📎 saved metrics.png to {}\n",
+                first.display(),
+                second.display()
+            )
+        );
+        assert_eq!(
+            std::fs::read(into.join("metrics-1.png")).unwrap(),
+            b"earlier"
+        );
+        assert_eq!(std::fs::read(&first).unwrap(), b"first");
+        assert_eq!(std::fs::read(&second).unwrap(), b"second");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&first).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "owner only: {mode:o}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_attachment_that_cannot_be_saved_says_why_and_the_text_still_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the directory should be.
+        let blocked = dir.path().join("not-a-dir");
+        std::fs::write(&blocked, b"").unwrap();
+        let screen = Screen::default();
+        let console = Console::to(Box::new(screen.clone())).with_attachments_dir(blocked.clone());
+        console.send(chart(b"png")).await.unwrap();
+        let out = screen.text();
+        assert!(out.starts_with("switchyard: Deployment metrics\n"), "{out}");
+        assert!(
+            out.contains(&format!(
+                "📎 could not save metrics.png in {}:",
+                blocked.display()
+            )),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn an_attachment_name_cannot_leave_the_directory() {
+        assert_eq!(
+            file_name_parts("metrics.png"),
+            ("metrics".into(), ".png".into())
+        );
+        assert_eq!(
+            file_name_parts("../../etc/passwd"),
+            ("attachment".into(), ".etcpasswd".into())
+        );
+        assert_eq!(file_name_parts("README"), ("README".into(), String::new()));
+        assert_eq!(file_name_parts(""), ("attachment".into(), String::new()));
+    }
 
     #[test]
     fn a_name_prefix_speaks_as_that_user_and_the_bot_name_is_a_mention() {

@@ -42,6 +42,8 @@ pub struct Shared {
     awaiting: Mutex<HashMap<(String, String), AskKind>>,
     /// The channel each user last spoke in: a direct message answers there.
     home: Mutex<HashMap<String, String>>,
+    /// Set once the gateway said Ready (for `/readyz`).
+    pub(crate) connected: std::sync::atomic::AtomicBool,
 }
 
 /// The Discord side of [`ChatPort`]. Cheap to clone.
@@ -75,6 +77,7 @@ impl DiscordChat {
                 dms: tokio::sync::Mutex::new(HashMap::new()),
                 awaiting: Mutex::new(HashMap::new()),
                 home: Mutex::new(HashMap::new()),
+                connected: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -282,6 +285,7 @@ impl ChatPort for DiscordChat {
             Some(p) if p.live => {
                 if shared.outbox.boards.update(
                     p.id,
+                    p.title.as_deref(),
                     &p.env,
                     &message.text,
                     p.percent,
@@ -302,6 +306,12 @@ impl ChatPort for DiscordChat {
             None => shared.post(channel, &message.text, ping, components, file),
         }
         Ok(())
+    }
+
+    fn connected(&self) -> bool {
+        self.shared
+            .connected
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn notify(&self, notice: Notice) -> Result<(), ChatError> {

@@ -26,6 +26,7 @@ mod forward;
 mod images;
 mod prometheus;
 mod readiness;
+pub mod scan;
 mod signals;
 mod targets;
 mod taskdef;
@@ -191,6 +192,11 @@ impl AwsCloud {
     /// The ECR image check.
     pub fn images(&self) -> &EcrImages {
         &self.images
+    }
+
+    /// ECR's scan findings, through the same client as the image check.
+    pub fn scans(&self) -> scan::EcrScans {
+        scan::EcrScans::new(self.images.client().clone())
     }
 
     /// Whether the image `version` of `svc` would deploy exists: the target's

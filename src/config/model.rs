@@ -42,6 +42,8 @@ pub struct Config {
     pub chat: ChatBackend,
     /// The Discord server, when `chat = "discord"`.
     pub discord: Option<super::discord::Discord>,
+    /// The HTTP endpoints: health, metrics, versions and build webhooks.
+    pub http: Http,
 }
 
 /// Where the agent talks.
@@ -84,6 +86,32 @@ impl Default for Config {
             aws: None,
             chat: ChatBackend::default(),
             discord: None,
+            http: Http::default(),
+        }
+    }
+}
+
+/// The HTTP server of `switchyard run`: `/healthz`, `/readyz`, `/metrics`,
+/// `/versions` and `POST /hooks/build`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Http {
+    /// Where to listen, e.g. `127.0.0.1:8080`; unset: no HTTP server.
+    pub listen: Option<std::net::SocketAddr>,
+    /// The shared secret build webhooks are signed with (HMAC-SHA256, as
+    /// GitHub signs `X-Hub-Signature-256`). Unset: `/hooks/build` refuses every
+    /// delivery.
+    pub webhook_secret: Option<Secret>,
+    /// The largest webhook body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Http {
+    fn default() -> Http {
+        Http {
+            listen: None,
+            webhook_secret: None,
+            max_body_bytes: 64 * 1024,
         }
     }
 }
@@ -263,6 +291,9 @@ pub struct Environment {
     pub plan: String,
     #[serde(default)]
     pub policy: Policy,
+    /// Checks from the outside world added to this environment's checklist.
+    #[serde(default)]
+    pub checks: Vec<super::checks::CheckSpec>,
 }
 
 fn default_plan() -> String {
@@ -505,17 +536,35 @@ impl Config {
         if let Some(d) = &self.discord {
             out.push(("discord.token".to_owned(), &d.token));
         }
+        if let Some(s) = &self.http.webhook_secret {
+            out.push(("http.webhook_secret".to_owned(), s));
+        }
+        for (i, env) in self.environments.iter().enumerate() {
+            for (j, check) in env.checks.iter().enumerate() {
+                if let Some(token) = check.kind.token() {
+                    out.push((format!("environments[{i}].checks[{j}].token"), token));
+                }
+            }
+        }
         out
     }
 
     pub(crate) fn secrets_mut(&mut self) -> Vec<&mut Secret> {
         let users = self.users.iter_mut().filter_map(|u| u.totp_secret.as_mut());
         let token = self.discord.as_mut().map(|d| &mut d.token);
+        let webhook = self.http.webhook_secret.as_mut();
+        let checks = self
+            .environments
+            .iter_mut()
+            .flat_map(|env| env.checks.iter_mut())
+            .filter_map(|check| check.kind.token_mut());
         self.mfa
             .encryption_key
             .iter_mut()
             .chain(users)
             .chain(token)
+            .chain(webhook)
+            .chain(checks)
             .collect()
     }
 }

@@ -38,6 +38,9 @@ pub(super) fn validate(config: Config) -> Report {
     plans(&config, &mut out);
     secrets(&config, &mut out);
     cloud(&config, &mut out);
+    let (errors, warnings) = super::checks::check(&config);
+    out.errors.extend(errors);
+    out.warnings.extend(warnings);
     Report {
         config: out.errors.is_empty().then_some(config),
         errors: out.errors,
@@ -358,7 +361,7 @@ fn secrets(config: &Config, out: &mut Findings) {
             _ => {}
         }
         let Ok(value) = secret.expose() else { continue };
-        if key == "discord.token" {
+        if key == "discord.token" || key == "http.webhook_secret" || key.contains(".checks[") {
             continue;
         }
         if key == "mfa.encryption_key" {

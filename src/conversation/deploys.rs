@@ -108,10 +108,7 @@ impl Agent {
             source: source.clone(),
             target: target.clone(),
         };
-        let mut checks = gates::builtin(promote);
-        if let Some(images) = &self.images {
-            checks.push(Box::new(gates::ImageExists(images.clone())));
-        }
+        let checks = self.checks_for(&target, promote);
         let checklist = gates::run(&checks, &ctx, emergency).await;
         let failed = checklist
             .results
@@ -216,6 +213,25 @@ impl Agent {
         self.ask_or_proceed(msg, action, requirements).await;
     }
 
+    /// The checklist of a change to `target`: the built-in checks (source
+    /// checks only for a promotion), the image check where the backend has a
+    /// registry, then the target's configured checks in file order.
+    pub(crate) fn checks_for(&self, target: &str, promote: bool) -> Vec<Box<dyn gates::Check>> {
+        let mut checks = gates::builtin(promote);
+        if let Some(images) = &self.registry.images {
+            checks.push(Box::new(gates::ImageExists(images.clone())));
+        }
+        if let Some(env) = self.config.environment(target) {
+            let providers = gates::providers::Providers {
+                clock: self.clock,
+                default_source: self.config.promotion_source(env).map(|e| e.name.clone()),
+                scans: self.registry.scans.clone(),
+            };
+            checks.extend(gates::providers::configured(&env.checks, &providers));
+        }
+        checks
+    }
+
     /// Asks the questions `requirements` demand, or goes straight on.
     async fn ask_or_proceed(
         self: &Arc<Self>,
@@ -257,7 +273,11 @@ impl Agent {
     }
 
     /// The env's plan, or the plan named after the requested strategy.
-    fn plan_for(&self, env: &str, strategy: Option<Strategy>) -> (Strategy, crate::config::Plan) {
+    pub(crate) fn plan_for(
+        &self,
+        env: &str,
+        strategy: Option<Strategy>,
+    ) -> (Strategy, crate::config::Plan) {
         let plan_name = match strategy {
             Some(s) => s.as_str().to_string(),
             None => self

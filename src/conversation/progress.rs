@@ -84,6 +84,7 @@ pub(super) fn stream(agent: Weak<Agent>, mut events: broadcast::Receiver<Event>)
                             live: !news,
                             percent,
                             done: matches!(event.kind, EventKind::Finished { .. }),
+                            title: None,
                         }),
                         ..Message::to_channel(&channel, text)
                     })

@@ -1,13 +1,15 @@
 //! Answers that only read: status (what runs where, live from the cloud ports),
-//! history and metrics (from the store), troubleshooting (a guide plus live
+//! history and metrics (from the store, each table with its picture attached
+//! when there is anything to draw), troubleshooting (a guide plus live
 //! diagnostics).
 
 use serde::Serialize;
 
 use super::Agent;
-use crate::chat::Incoming;
+use crate::chat::{Attachment, Incoming, Message};
 use crate::cloud::{Cloud, Colour, Readiness, ServiceRef};
 use crate::config::Config;
+use crate::render::chart;
 use crate::store::{DeploymentState, Store};
 
 #[derive(Serialize)]
@@ -113,6 +115,30 @@ async fn colours(cloud: &Cloud, svc: &ServiceRef) -> Vec<ColourView> {
     out
 }
 
+/// A report's picture as an attachment named `name`, drawn on a blocking
+/// thread (a chart is tens of milliseconds of CPU, which would stall every
+/// other conversation on this worker). A picture is a bonus to the table:
+/// if it cannot be drawn, the table goes alone and the log says why.
+async fn picture<F>(name: &str, draw: F) -> Vec<Attachment>
+where
+    F: FnOnce() -> Result<Vec<u8>, chart::ChartError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(draw).await {
+        Ok(Ok(bytes)) => vec![Attachment {
+            name: name.to_string(),
+            bytes,
+        }],
+        Ok(Err(e)) => {
+            tracing::warn!(chart = name, error = %e, "could not draw a chart; sending the table alone");
+            Vec::new()
+        }
+        Err(e) => {
+            tracing::warn!(chart = name, error = %e, "drawing a chart failed; sending the table alone");
+            Vec::new()
+        }
+    }
+}
+
 impl Agent {
     pub(crate) async fn status(&self, msg: &Incoming, env: Option<String>) {
         let view = status_view(&self.config, &self.cloud, &self.store, env).await;
@@ -128,10 +154,19 @@ impl Agent {
             .await
         {
             Ok(summary) => {
-                self.say(
-                    &msg.channel,
-                    self.renderer.history(env.as_deref(), &summary),
-                )
+                let text = self.renderer.history(env.as_deref(), &summary);
+                let attachments = if summary.rows.is_empty() {
+                    Vec::new()
+                } else {
+                    picture("history.png", move || {
+                        chart::history_timeline(&summary, env.as_deref(), now)
+                    })
+                    .await
+                };
+                self.send(Message {
+                    attachments,
+                    ..Message::to_channel(&msg.channel, text)
+                })
                 .await
             }
             Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
@@ -148,8 +183,17 @@ impl Agent {
             .await;
         match result {
             Ok(metrics) => {
-                self.say(&msg.channel, self.renderer.metrics(&metrics))
-                    .await
+                let text = self.renderer.metrics(&metrics);
+                let attachments = if metrics.per_env.is_empty() {
+                    Vec::new()
+                } else {
+                    picture("metrics.png", move || chart::metrics_chart(&metrics)).await
+                };
+                self.send(Message {
+                    attachments,
+                    ..Message::to_channel(&msg.channel, text)
+                })
+                .await
             }
             Err(e) => self.refuse(&msg.channel, &e.to_string(), None).await,
         }

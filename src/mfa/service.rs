@@ -336,12 +336,14 @@ impl Mfa {
             StepOutcome::Accepted => Ok(()),
             StepOutcome::Replayed => {
                 tracing::warn!(user = %user, "mfa: a used code was offered again");
+                count_failure();
                 Err(Refusal::Replayed)
             }
         }
     }
 
     async fn fail(&self, user: &str, now_ms: i64) -> Refusal {
+        count_failure();
         let max = self.inner.max_failures;
         let state = match self
             .store
@@ -392,9 +394,17 @@ impl fmt::Debug for Mfa {
     }
 }
 
+/// One more refused code for `switchyard_mfa_failures_total`.
+fn count_failure() {
+    crate::telemetry::errors::count(&crate::telemetry::errors::MFA);
+}
+
 fn refuse_if_locked(state: Option<&MfaState>, now_ms: i64) -> Result<(), Refusal> {
     match state.and_then(|s| s.locked_until.filter(|_| s.is_locked(now_ms))) {
-        Some(until_ms) => Err(Refusal::LockedOut { until_ms }),
+        Some(until_ms) => {
+            count_failure();
+            Err(Refusal::LockedOut { until_ms })
+        }
         None => Ok(()),
     }
 }

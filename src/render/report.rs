@@ -9,7 +9,7 @@
 //! echo; [`table`] pads the columns after rendering, so neither side has to
 //! know how wide the other's text is.
 
-mod format;
+pub(crate) mod format;
 mod table;
 
 use serde::Serialize;
@@ -88,7 +88,19 @@ impl Renderer {
     pub fn history(&self, env: Option<&str>, summary: &HistorySummary) -> String {
         let view = HistoryView {
             env: env.map(cell),
-            rows: summary.rows.iter().map(row).collect(),
+            rows: summary
+                .rows
+                .iter()
+                .map(|d| {
+                    let mut r = row(d);
+                    // CI announced this version: say which commit it is.
+                    if let Some(commit) = summary.commits.get(&d.id) {
+                        r.version =
+                            format!("{} ({})", r.version, cell(&commit[..commit.len().min(7)]));
+                    }
+                    r
+                })
+                .collect(),
             rollbacks: summary.rollbacks,
             rollback_window_days: ROLLBACK_WINDOW_MS / DAY_MS,
             average_duration: format::or_none(summary.average_duration_ms, format::duration),

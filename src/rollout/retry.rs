@@ -32,7 +32,11 @@ impl Retry {
         let give_up = Instant::now() + self.deadline;
         let mut wait = self.backoff;
         loop {
-            match op().await {
+            let result = op().await;
+            if result.is_err() {
+                crate::telemetry::errors::count(&crate::telemetry::errors::CLOUD_API);
+            }
+            match result {
                 Ok(v) => return Ok(v),
                 Err(CloudError::Retryable(why)) if Instant::now() + wait < give_up => {
                     tracing::debug!(what, %why, ?wait, "retrying");

@@ -424,6 +424,22 @@ impl Store {
         rows.iter().map(|row| from_row(row, OP)).collect()
     }
 
+    /// The latest succeeded deployment of every (environment, service): what
+    /// runs there now (a rollback marks the deployment it undid `rolled_back`,
+    /// so the one before it counts again). Ordered by environment and service.
+    pub async fn live_deployments(&self) -> Result<Vec<Deployment>, StoreError> {
+        const OP: &str = "reading what runs where";
+        let rows = sqlx::query(select_deployments!(
+            "WHERE id IN (SELECT MAX(id) FROM deployments WHERE state = 'succeeded' \
+             GROUP BY env, service) ORDER BY env, service"
+        ))
+        .fetch_all(&self.pool)
+        .held()
+        .await
+        .during(OP)?;
+        rows.iter().map(|row| from_row(row, OP)).collect()
+    }
+
     /// Deployments created in `[from, to)`, oldest first.
     pub async fn between(&self, from: i64, to: i64) -> Result<Vec<Deployment>, StoreError> {
         const OP: &str = "reading deployments in a period";

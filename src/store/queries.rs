@@ -16,7 +16,13 @@ impl Store {
         limit: u32,
         now: i64,
     ) -> Result<HistorySummary, StoreError> {
-        Ok(report::history(&self.history(env, limit).await?, now))
+        let mut summary = report::history(&self.history(env, limit).await?, now);
+        for d in &summary.rows {
+            if let Some(build) = self.build(&d.service, &d.version).await? {
+                summary.commits.insert(d.id, build.commit);
+            }
+        }
+        Ok(summary)
     }
 
     /// Metrics over the last `days` days (of `env`, or all), environments in the

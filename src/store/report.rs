@@ -24,6 +24,11 @@
 //! - **Deployment frequency** = succeeded deployments per day of the window
 //!   (DORA's "how often you successfully release"); 0 for an empty window.
 //! - **Windows.** "Last N days" is `[now - N days, now)`, by `created_at`.
+//! - **Days** ([`Metrics::daily`]) are UTC calendar days, and a deployment
+//!   belongs to the day it was created on, as it does to the window. A
+//!   failure's time to restore counts on its own day, not on the day of the
+//!   success that restored it, so a day's bar and its MTTR describe the same
+//!   deployments.
 
 use std::collections::BTreeMap;
 
@@ -50,6 +55,10 @@ pub struct HistorySummary {
     pub average_duration_ms: Option<i64>,
     /// Rows rolled back within [`ROLLBACK_WINDOW_MS`] before `now`.
     pub rollbacks: usize,
+    /// The commit each row's version was built from, by deployment id, where
+    /// CI announced the build (the build webhook).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub commits: std::collections::BTreeMap<i64, String>,
 }
 
 /// The "deployment metrics for the last N days" answer.
@@ -63,6 +72,29 @@ pub struct Metrics {
     pub per_env: Vec<EnvMetrics>,
     /// The latest deployments of the window, newest first.
     pub recent: Vec<Deployment>,
+    /// Each environment's outcomes per day, for the chart: only days with a
+    /// deployment, oldest first, then by environment name. Unlike `recent`
+    /// this is not capped, so the chart sees the whole window.
+    pub daily: Vec<DayMetrics>,
+}
+
+/// One environment on one day of the window (module notes: **Days**).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayMetrics {
+    /// The day's first millisecond (00:00 UTC) since the Unix epoch.
+    pub day: i64,
+    pub env: String,
+    pub deployments: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub rolled_back: usize,
+    pub aborted: usize,
+    /// Mean time to restore over this day's failures that a later success
+    /// restored; `None` if none was.
+    pub mttr_ms: Option<i64>,
+    /// How many failures `mttr_ms` averages: the weight a chart needs to merge
+    /// days into weeks without skewing the mean.
+    pub restored: usize,
 }
 
 /// One environment's line of the metrics table.
@@ -95,6 +127,7 @@ pub fn history(rows: &[Deployment], now: i64) -> HistorySummary {
             .filter(|d| d.state == DeploymentState::RolledBack)
             .filter(|d| d.finished_at.is_some_and(|at| at >= since))
             .count(),
+        commits: std::collections::BTreeMap::new(),
     }
 }
 
@@ -111,6 +144,10 @@ pub fn metrics(deployments: &[Deployment], now: i64, days: u32, recent: usize) -
     for d in &in_window {
         by_env.entry(d.env.as_str()).or_default().push(d);
     }
+    let daily = by_env
+        .iter()
+        .flat_map(|(env, list)| daily(env, list))
+        .collect::<Vec<_>>();
     let per_env = by_env
         .into_iter()
         .map(|(env, list)| {
@@ -140,7 +177,48 @@ pub fn metrics(deployments: &[Deployment], now: i64, days: u32, recent: usize) -
         to: now,
         per_env,
         recent: latest.into_iter().take(recent).cloned().collect(),
+        daily: sorted_by_day(daily),
     }
+}
+
+/// One environment's deployments (`list`, all of `env`) by UTC day of creation.
+fn daily(env: &str, list: &[&Deployment]) -> Vec<DayMetrics> {
+    let mut days: BTreeMap<i64, Vec<&Deployment>> = BTreeMap::new();
+    for d in list {
+        days.entry(d.created_at.div_euclid(DAY_MS))
+            .or_default()
+            .push(d);
+    }
+    // Restores look for the next success in the whole environment, not in the
+    // day: the fix often lands the next morning.
+    let restored: BTreeMap<i64, i64> = restores(list).map(|(bad, ms)| (bad.id, ms)).collect();
+    days.into_iter()
+        .map(|(day, on_day)| {
+            let counts = Counts::of(on_day.iter().copied());
+            let times: Vec<i64> = on_day
+                .iter()
+                .filter_map(|d| restored.get(&d.id).copied())
+                .collect();
+            DayMetrics {
+                day: day.saturating_mul(DAY_MS),
+                env: env.to_owned(),
+                deployments: on_day.len(),
+                succeeded: counts.succeeded,
+                failed: counts.failed,
+                rolled_back: counts.rolled_back,
+                aborted: counts.aborted,
+                mttr_ms: mean(times.iter().copied()),
+                restored: times.len(),
+            }
+        })
+        .collect()
+}
+
+/// Oldest day first, then environment name (the per-environment lists arrive
+/// grouped by environment).
+fn sorted_by_day(mut daily: Vec<DayMetrics>) -> Vec<DayMetrics> {
+    daily.sort_by(|a, b| (a.day, &a.env).cmp(&(b.day, &b.env)));
+    daily
 }
 
 /// Outcome counts of a set of deployments.
@@ -175,8 +253,17 @@ impl Counts {
 
 /// Mean time to restore within one environment's deployments (module notes).
 fn mttr(deployments: &[&Deployment]) -> Option<i64> {
-    let restores = deployments
+    mean(restores(deployments).map(|(_, ms)| ms))
+}
+
+/// Each failed or rolled-back deployment that a later success of the same
+/// service restored, with the time that took (module notes: **MTTR**).
+fn restores<'a>(
+    deployments: &'a [&'a Deployment],
+) -> impl Iterator<Item = (&'a Deployment, i64)> + 'a {
+    deployments
         .iter()
+        .copied()
         .filter(|d| {
             matches!(
                 d.state,
@@ -191,9 +278,8 @@ fn mttr(deployments: &[&Deployment]) -> Option<i64> {
                 .filter_map(|d| d.finished_at)
                 .filter(|&fixed| fixed > broke)
                 .min()
-                .map(|fixed| fixed - broke)
-        });
-    mean(restores)
+                .map(|fixed| (bad, fixed - broke))
+        })
 }
 
 fn ratio(part: usize, whole: usize) -> Option<f64> {
@@ -293,5 +379,44 @@ mod tests {
             deployment(2, "api", DeploymentState::RolledBack, 40 * DAY_MS),
         ];
         assert_eq!(history(&rows, 45 * DAY_MS).rollbacks, 1);
+    }
+
+    #[test]
+    fn days_are_utc_days_and_a_restore_counts_on_the_day_of_its_failure() {
+        let rows = [
+            // Fails 10 minutes after midnight of day 0...
+            deployment(1, "api", DeploymentState::Failed, 0),
+            // ...and is restored by this success the next day, at DAY + 11m.
+            deployment(2, "api", DeploymentState::Succeeded, DAY_MS + MIN),
+            deployment(3, "api", DeploymentState::RolledBack, DAY_MS + 2 * MIN),
+        ];
+        let m = metrics(&rows, 2 * DAY_MS, 2, 10);
+        let days: Vec<_> = m
+            .daily
+            .iter()
+            .map(|d| {
+                (
+                    d.day,
+                    d.succeeded,
+                    d.failed,
+                    d.rolled_back,
+                    d.mttr_ms,
+                    d.restored,
+                )
+            })
+            .collect();
+        assert_eq!(
+            days,
+            [
+                (0, 0, 1, 0, Some(DAY_MS + MIN), 1),
+                (DAY_MS, 1, 0, 1, None, 0),
+            ]
+        );
+        assert!(m.daily.iter().all(|d| d.env == "dev"));
+        assert_eq!(
+            m.per_env[0].mttr_ms,
+            Some(DAY_MS + MIN),
+            "unchanged by the split"
+        );
     }
 }

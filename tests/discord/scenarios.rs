@@ -413,6 +413,7 @@ async fn a_burst_of_twenty_progress_lines_within_a_second_is_one_edit() {
             live: true,
             percent: Some(10),
             done: false,
+            title: None,
         }),
         ..Message::to_channel(&CHANNEL.to_string(), text)
     };

@@ -1158,13 +1158,18 @@ fn example_report() -> switchyard::config::Report {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml"),
     )
     .unwrap();
-    let key = "0".repeat(64);
-    let env = move |name: &str| match name {
-        "SWITCHYARD_MFA_KEY" => Some(key.clone()),
+    switchyard::config::check_str_with(&text, &example_env)
+}
+
+/// The environment the example's secrets are read from, all set.
+fn example_env(name: &str) -> Option<String> {
+    match name {
+        "SWITCHYARD_MFA_KEY" => Some("0".repeat(64)),
         "DISCORD_TOKEN" => Some("a-token".to_string()),
+        "SWITCHYARD_WEBHOOK_SECRET" => Some("a-webhook-secret".to_string()),
+        "GITHUB_TOKEN" => Some("a-github-token".to_string()),
         _ => None,
-    };
-    switchyard::config::check_str_with(&text, &env)
+    }
 }
 
 #[test]
@@ -1186,13 +1191,7 @@ fn example_with(from: &str, to: &str) -> switchyard::config::Report {
     )
     .unwrap();
     assert!(text.contains(from), "the example has no `{from}`");
-    let key = "0".repeat(64);
-    let env = move |name: &str| match name {
-        "SWITCHYARD_MFA_KEY" => Some(key.clone()),
-        "DISCORD_TOKEN" => Some("a-token".to_string()),
-        _ => None,
-    };
-    switchyard::config::check_str_with(&text.replacen(from, to, 1), &env)
+    switchyard::config::check_str_with(&text.replacen(from, to, 1), &example_env)
 }
 
 fn has_error(report: &switchyard::config::Report, key: &str, words: &str) -> bool {
@@ -1384,7 +1383,7 @@ async fn a_deploy_through_the_agent_on_moto_checks_the_image_and_ends_with_green
         config,
         aws.cloud(),
         None,
-        Some(aws.clone()),
+        switchyard::gates::Registry::aws(aws.clone()),
         store.clone(),
         said.clone(),
         switchyard::clock::Clock::system(),

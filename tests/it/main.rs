@@ -1,8 +1,12 @@
 //! The integration-test binary: one module per capability, each test names the
 //! behaviour a user would notice.
 
+mod alerts;
 mod aws;
 mod aws_run;
+mod charts;
+mod checks_chat;
+mod checks_config;
 mod config_check;
 mod conversation;
 mod demo;
@@ -11,17 +15,24 @@ mod discord_fake_selftest;
 mod gates;
 mod grammar_files;
 mod help_golden;
+mod http;
+mod http_run;
 mod mfa;
 mod moto;
 mod moto_fixture;
 mod parse_cli;
 mod phrasings;
 mod policy;
+mod prometheus_fixture;
 mod properties;
+mod providers;
+mod providers_ecr;
+mod providers_prometheus;
 mod report_cli;
 mod rollout;
 mod seeds;
 mod simulator;
+mod stand_ins;
 mod store;
 
 use std::sync::OnceLock;

@@ -57,6 +57,7 @@ impl Boards {
     pub fn update(
         &self,
         id: i64,
+        title: Option<&str>,
         env: &str,
         text: &str,
         percent: Option<u8>,
@@ -64,7 +65,10 @@ impl Boards {
     ) -> bool {
         let mut boards = self.lock();
         let board = boards.entry(id).or_insert_with(|| Board {
-            title: format!("**Deployment #{id}** · {}", env.to_uppercase()),
+            title: title.map_or_else(
+                || format!("**Deployment #{id}** · {}", env.to_uppercase()),
+                |t| format!("**{t}**"),
+            ),
             lines: Vec::new(),
             percent: None,
             message: None,
@@ -148,9 +152,9 @@ mod tests {
     fn a_burst_is_one_flush_and_edits_are_two_seconds_apart() {
         let boards = Boards::default();
         let t0 = Instant::now();
-        assert!(boards.update(1, "prd", "Phase 1", None, t0));
+        assert!(boards.update(1, None, "prd", "Phase 1", None, t0));
         for i in 0..19 {
-            assert!(!boards.update(1, "prd", &format!("line {i}"), Some(10), t0));
+            assert!(!boards.update(1, None, "prd", &format!("line {i}"), Some(10), t0));
         }
         assert_eq!(boards.due(1), Some(t0 + GATHER));
         let first = boards.take(1, t0 + GATHER).unwrap();
@@ -163,7 +167,7 @@ mod tests {
         );
         boards.posted(1, MessageId::new(7), t0 + GATHER);
         assert!(boards.due(1).is_none());
-        assert!(boards.update(1, "prd", "more", None, t0 + GATHER));
+        assert!(boards.update(1, None, "prd", "more", None, t0 + GATHER));
         assert_eq!(boards.due(1), Some(t0 + GATHER + EDIT_EVERY));
         assert_eq!(
             boards.take(1, t0 + GATHER + EDIT_EVERY).unwrap().message,
@@ -175,11 +179,11 @@ mod tests {
     fn after_an_hour_the_board_continues_in_a_new_message() {
         let boards = Boards::default();
         let t0 = Instant::now();
-        boards.update(1, "prd", "start", None, t0);
+        boards.update(1, None, "prd", "start", None, t0);
         boards.take(1, t0);
         boards.posted(1, MessageId::new(7), t0);
         let later = t0 + Duration::from_secs(3600);
-        boards.update(1, "prd", "still going", None, later);
+        boards.update(1, None, "prd", "still going", None, later);
         let s = boards.take(1, later).unwrap();
         assert!(s.message.is_none());
         assert!(s.content.contains("(continued, part 2)"), "{}", s.content);

@@ -239,6 +239,9 @@ fn respond(result: serenity::Result<()>) {
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         let _ = self.bot.set(ready.user.id);
+        self.shared
+            .connected
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(bot = %ready.user.name, "connected to Discord");
         for guild in &self.shared.config.guilds {
             let Ok(id) = guild.parse::<u64>() else {

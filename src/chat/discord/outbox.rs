@@ -253,10 +253,12 @@ impl Outbox {
                         continue;
                     }
                     tracing::warn!(what, error = %e, "Discord request failed");
+                    crate::telemetry::errors::count(&crate::telemetry::errors::CHAT_API);
                     return None;
                 }
                 Err(_) => {
                     tracing::warn!(what, timeout = ?self.timeout, "Discord request timed out");
+                    crate::telemetry::errors::count(&crate::telemetry::errors::CHAT_API);
                     return None;
                 }
             }

@@ -23,6 +23,10 @@ impl EcrImages {
         EcrImages { ecr }
     }
 
+    pub fn client(&self) -> &aws_sdk_ecr::Client {
+        &self.ecr
+    }
+
     /// True when `repository` holds an image tagged `tag`. `repository` is a
     /// name in the caller's account, or an `ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME`
     /// URI (another account's registry). A missing image is `Ok(false)`; a
