@@ -12,6 +12,7 @@
 
 mod builds;
 mod chaos;
+mod checklist;
 mod deploys;
 pub mod dialogue;
 mod progress;

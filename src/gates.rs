@@ -4,8 +4,8 @@
 //! change; a dry run shows the checklist and stops anyway.
 //!
 //! Checks are pluggable: [`builtin`] returns the ones that need no outside
-//! service, and providers for CI, metrics or scans implement the same trait
-//! later. Each check has a name (what the checklist shows) and says whether an
+//! service, and [`providers`] the ones an environment configures (CI runs,
+//! smoke tests, PromQL thresholds, image scans, soak time). Each check has a name (what the checklist shows) and says whether an
 //! emergency deployment may skip it. [`run`] runs them concurrently, each under
 //! its own time limit so one slow provider cannot hold a deployment forever,
 //! and reports them in the order they were given.
@@ -95,11 +95,27 @@ pub trait Check: Send + Sync {
 /// With `emergency`, checks that are skippable in an emergency do not run and
 /// are listed as [`Outcome::Skipped`].
 pub async fn run(checks: &[Box<dyn Check>], ctx: &CheckContext, emergency: bool) -> Checklist {
-    let results = join::all(
-        checks
-            .iter()
-            .map(|check| run_one(check.as_ref(), ctx, emergency)),
-    )
+    let (report, _) = tokio::sync::mpsc::unbounded_channel();
+    run_reporting(checks, ctx, emergency, report).await
+}
+
+/// As [`run`], and also sends each result to `report` the moment its check
+/// finishes, so a slow provider's neighbours can be shown while it runs.
+pub async fn run_reporting(
+    checks: &[Box<dyn Check>],
+    ctx: &CheckContext,
+    emergency: bool,
+    report: tokio::sync::mpsc::UnboundedSender<CheckResult>,
+) -> Checklist {
+    let results = join::all(checks.iter().map(|check| {
+        let report = report.clone();
+        async move {
+            let result = run_one(check.as_ref(), ctx, emergency).await;
+            // Nobody listening is fine: the checklist is returned anyway.
+            let _ = report.send(result.clone());
+            result
+        }
+    }))
     .await;
     Checklist { results }
 }

@@ -108,8 +108,22 @@ impl Agent {
             source: source.clone(),
             target: target.clone(),
         };
+        let title = if promote {
+            format!(
+                "Pre-promotion checklist ({} → {})",
+                source.as_deref().unwrap_or("").to_uppercase(),
+                target.to_uppercase()
+            )
+        } else {
+            format!("Pre-deployment checklist ({})", target.to_uppercase())
+        };
         let checks = self.checks_for(&target, promote);
-        let checklist = gates::run(&checks, &ctx, emergency).await;
+        let live = super::checklist::Live {
+            channel: &msg.channel,
+            env: &target,
+            title: &title,
+        };
+        let (checklist, shown_live) = self.run_checklist(live, &checks, &ctx, emergency).await;
         let failed = checklist
             .results
             .iter()
@@ -119,12 +133,7 @@ impl Agent {
             .results
             .iter()
             .map(|r| CheckLine {
-                mark: match r.outcome {
-                    Outcome::Pass => "✓",
-                    Outcome::Warn => "⚠",
-                    Outcome::Fail => "✗",
-                    Outcome::Skipped => "–",
-                },
+                mark: super::checklist::mark(r.outcome),
                 name: r.name.clone(),
                 reason: r.reason.clone(),
             })
@@ -175,15 +184,6 @@ impl Agent {
         }
         needs.push(format!("{} deployment strategy", strategy));
         let steps: Vec<String> = plan.steps.iter().map(|p| format!("{p}%")).collect();
-        let title = if promote {
-            format!(
-                "Pre-promotion checklist ({} → {})",
-                source.as_deref().unwrap_or("").to_uppercase(),
-                target.to_uppercase()
-            )
-        } else {
-            format!("Pre-deployment checklist ({})", target.to_uppercase())
-        };
         let text = self.render(
             "checklist.j2",
             serde_json::json!({
@@ -192,7 +192,12 @@ impl Agent {
                 "requirements": needs, "target": target, "noun": if promote { "promotion" } else { "deployment" },
             }),
         );
-        self.say(&msg.channel, text).await;
+        // The verdict closes the live message of a slow checklist, if one was shown.
+        self.send(Message {
+            deployment: shown_live,
+            ..Message::to_channel(&msg.channel, text)
+        })
+        .await;
         if !checklist.passed() || dry_run {
             return;
         }

@@ -5,6 +5,7 @@ mod alerts;
 mod aws;
 mod aws_run;
 mod charts;
+mod checklist_live;
 mod checks_chat;
 mod checks_config;
 mod config_check;
