@@ -468,3 +468,35 @@ async fn a_thirty_minute_rollout_reaches_the_channel_without_a_single_429() {
     );
     assert_safe(&s);
 }
+
+#[tokio::test(start_paused = true)]
+async fn metrics_and_history_answer_with_their_charts_attached() {
+    let s = server().await;
+    // Something to draw: dev asks no questions.
+    s.fake
+        .say(CHANNEL, &s.alice, "!sy deploy 1.3.2 to dev")
+        .await;
+    s.bot_says(CHANNEL, "Deployment successful!").await;
+    s.fake
+        .say(
+            CHANNEL,
+            &s.alice,
+            "!sy show deployment metrics for last 7 days",
+        )
+        .await;
+    let table = s.bot_says(CHANNEL, "Deployment metrics").await;
+    let (name, png) = table.attachments.first().expect("the chart").clone();
+    assert_eq!(name, "metrics.png");
+    let decoder = png::Decoder::new(std::io::Cursor::new(png));
+    let info = decoder.read_info().expect("a PNG").info().clone();
+    assert_eq!(
+        (info.width, info.height),
+        switchyard::render::chart::METRICS_SIZE
+    );
+    s.fake.say(CHANNEL, &s.alice, "!sy history").await;
+    let history = s.bot_says(CHANNEL, "history").await;
+    let (name, png) = history.attachments.first().expect("the timeline").clone();
+    assert_eq!(name, "history.png");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_safe(&s);
+}
