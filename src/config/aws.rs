@@ -278,22 +278,8 @@ fn is_ecs_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Findings in the order they are found.
-#[derive(Default)]
-struct Out {
-    errors: Vec<Diagnostic>,
-    warnings: Vec<Diagnostic>,
-}
-
-impl Out {
-    fn error(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(Diagnostic::new(key, message));
-    }
-
-    fn warn(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.warnings.push(Diagnostic::new(key, message));
-    }
-}
+/// Findings in the order they are found (shared with the rest of validation).
+type Out = super::validate::Findings;
 
 /// Errors and warnings about `[aws]`, each naming its key.
 pub(super) fn check(aws: &Aws, config: &Config) -> (Vec<Diagnostic>, Vec<Diagnostic>) {

@@ -467,21 +467,8 @@ pub(super) fn check(config: &Config) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
     (out.errors, out.warnings)
 }
 
-#[derive(Default)]
-struct Out {
-    errors: Vec<Diagnostic>,
-    warnings: Vec<Diagnostic>,
-}
-
-impl Out {
-    fn error(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(Diagnostic::new(key, message));
-    }
-
-    fn warn(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.warnings.push(Diagnostic::new(key, message));
-    }
-}
+/// Findings in the order they are found (shared with the rest of validation).
+type Out = super::validate::Findings;
 
 fn kind(config: &Config, at: &str, spec: &CheckSpec, out: &mut Out) {
     match &spec.kind {

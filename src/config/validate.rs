@@ -13,17 +13,17 @@ use super::{Diagnostic, Report};
 
 /// Collects findings, grouped by section of the file.
 #[derive(Default)]
-struct Findings {
-    errors: Vec<Diagnostic>,
-    warnings: Vec<Diagnostic>,
+pub(super) struct Findings {
+    pub(super) errors: Vec<Diagnostic>,
+    pub(super) warnings: Vec<Diagnostic>,
 }
 
 impl Findings {
-    fn error(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn error(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.errors.push(Diagnostic::new(key, message));
     }
 
-    fn warn(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn warn(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.warnings.push(Diagnostic::new(key, message));
     }
 }

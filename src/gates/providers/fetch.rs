@@ -48,6 +48,29 @@ pub(super) struct Request<'a> {
     pub headers: &'a [(&'static str, &'static str)],
 }
 
+/// GETs the URL `url` names (a filled-in template), with `token` as a bearer
+/// when configured. Returns the host (for reasons) and the answer; `what` names
+/// the URL in the reason when it does not parse.
+pub(super) async fn get_filled(
+    url: &str,
+    token: Option<&crate::config::Secret>,
+    accept: &'static str,
+    what: &str,
+) -> Result<(String, Fetched), String> {
+    let url = Url::parse(url).map_err(|_| format!("{what} is not valid"))?;
+    let token = match token {
+        Some(secret) => Some(secret.expose().map_err(|e| format!("no token: {e}"))?),
+        None => None,
+    };
+    let request = Request {
+        token,
+        accept: Some(accept),
+        ..Request::default()
+    };
+    let answer = get(&url, request).await?;
+    Ok((host(&url), answer))
+}
+
 /// GETs `url`. The error is a reason for the checklist.
 pub(super) async fn get(url: &Url, request: Request<'_>) -> Result<Fetched, String> {
     let client = CLIENT.as_ref().map_err(Clone::clone)?;

@@ -4,10 +4,9 @@
 //! failed" is a failure even when the endpoint answers 200.
 
 use async_trait::async_trait;
-use reqwest::Url;
 use serde_json::Value;
 
-use super::fetch::{self, Request, url_escape};
+use super::fetch::{self, url_escape};
 use super::{Provider, Scope};
 use crate::config::Secret;
 use crate::config::checks::HttpCheck;
@@ -40,19 +39,11 @@ impl HttpProbe {
 
     async fn probe(&self, scope: &Scope<'_>) -> Result<String, String> {
         let url = scope.fill(&self.url, url_escape).await?;
-        let url = Url::parse(&url).map_err(|_| "the configured URL is not valid".to_owned())?;
-        let host = fetch::host(&url);
-        let token = match &self.token {
-            Some(secret) => Some(secret.expose().map_err(|e| format!("no token: {e}"))?),
-            None => None,
-        };
-        let answer = fetch::get(
+        let (host, answer) = fetch::get_filled(
             &url,
-            Request {
-                token,
-                accept: Some("application/json, */*;q=0.5"),
-                ..Request::default()
-            },
+            self.token.as_ref(),
+            "application/json, */*;q=0.5",
+            "the configured URL",
         )
         .await?;
         let status = answer.status;

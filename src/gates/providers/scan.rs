@@ -12,10 +12,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use reqwest::Url;
 use serde::Deserialize;
 
-use super::fetch::{self, Request, url_escape};
+use super::fetch::{self, url_escape};
 use super::{Provider, Scope, some_of};
 use crate::cloud::{CloudError, ServiceRef};
 use crate::config::Secret;
@@ -93,19 +92,11 @@ impl TrivyReport {
 
     async fn scan(&self, scope: &Scope<'_>) -> Result<ImageScan, String> {
         let url = scope.fill(&self.url, url_escape).await?;
-        let url = Url::parse(&url).map_err(|_| "the report URL is not valid".to_owned())?;
-        let host = fetch::host(&url);
-        let token = match &self.token {
-            Some(secret) => Some(secret.expose().map_err(|e| format!("no token: {e}"))?),
-            None => None,
-        };
-        let answer = fetch::get(
+        let (host, answer) = fetch::get_filled(
             &url,
-            Request {
-                token,
-                accept: Some("application/json"),
-                ..Request::default()
-            },
+            self.token.as_ref(),
+            "application/json",
+            "the report URL",
         )
         .await
         .map_err(|why| format!("no Trivy report: {why}"))?;
