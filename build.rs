@@ -5,5 +5,6 @@ fn main() {
     println!("cargo:rerun-if-changed=intents");
     println!("cargo:rerun-if-changed=config/demo.toml");
     println!("cargo:rerun-if-changed=prompts");
-    println!("cargo:rerun-if-changed=migrations");
+    println!("cargo:rerun-if-changed=migrations/sqlite");
+    println!("cargo:rerun-if-changed=migrations/postgres");
 }

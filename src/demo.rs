@@ -63,6 +63,19 @@ impl Demo {
         chat: Arc<dyn ChatPort>,
         clock: Clock,
     ) -> Result<Demo, DemoError> {
+        Demo::open_with(config, dir, None, chat, clock).await
+    }
+
+    /// As [`Demo::open`], with the simulated fleet in `dir` but the records in
+    /// `store` when given (a store other replicas share) instead of the
+    /// directory's own SQLite file.
+    pub async fn open_with(
+        config: Config,
+        dir: &Path,
+        store: Option<Store>,
+        chat: Arc<dyn ChatPort>,
+        clock: Clock,
+    ) -> Result<Demo, DemoError> {
         std::fs::create_dir_all(dir).map_err(|source| DemoError::Dir {
             path: dir.display().to_string(),
             source,
@@ -90,8 +103,12 @@ impl Demo {
                 version,
             )?;
         }
-        let store =
-            Store::open(&format!("sqlite://{}", dir.join("switchyard.db").display())).await?;
+        let store = match store {
+            Some(store) => store,
+            None => {
+                Store::open(&format!("sqlite://{}", dir.join("switchyard.db").display())).await?
+            }
+        };
         let (agent, engine) = assemble(
             config,
             sim.cloud(),

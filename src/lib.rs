@@ -23,6 +23,7 @@
 //! - [`mfa`]: TOTP verification, enrolment, encryption at rest, lockouts.
 //! - [`policy`]: who may do what where, and what a change needs first.
 //! - [`render`]: every sentence the bot says, from the templates in `prompts/`.
+//! - [`replica`]: this process's id among replicas sharing one store.
 //! - [`rollout`]: the deployment engine: steps, analysis, automatic rollback,
 //!   crash recovery.
 //! - [`store`]: deployments, their journal, audit log, locks and MFA state (SQLite).
@@ -41,6 +42,7 @@ pub mod manifest;
 pub mod mfa;
 pub mod policy;
 pub mod render;
+pub mod replica;
 pub mod rollout;
 pub mod store;
 pub mod telemetry;

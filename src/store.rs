@@ -16,6 +16,7 @@
 
 mod audit;
 mod builds;
+mod claims;
 mod deployments;
 mod error;
 mod journal;
@@ -28,13 +29,15 @@ pub mod report;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-
 use crate::clock::Held;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{ConnectOptions, Connection};
 
 pub use audit::AuditEntry;
 pub use builds::Build;
+pub use claims::CLAIM_RETENTION_MS;
 pub use deployments::{Deployment, DeploymentState, NewDeployment};
 pub use error::StoreError;
 pub use journal::JournalEntry;
@@ -44,64 +47,122 @@ pub use queries::RECENT;
 
 use error::During;
 
-/// How long a statement waits for another connection's write lock before it
-/// fails. Writes are tiny, so a wait this long means something is stuck.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many connections a PostgreSQL store keeps at most: enough for the
+/// engine, the chat and the HTTP side at once, few enough for many replicas.
+const PG_CONNECTIONS: u32 = 8;
 
 /// A handle on the database; cheap to clone, all clones share one pool.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Which database a store is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A file (or memory) of this process: the embedded default.
+    Sqlite,
+    /// A server several replicas share.
+    Postgres,
 }
 
 impl Store {
     /// Opens (creating if missing) and migrates the database at `url`:
-    /// `sqlite://PATH` for a file, `sqlite::memory:` for a private in-memory one.
+    /// `sqlite://PATH` for a file, `sqlite::memory:` for a private in-memory
+    /// one, `postgres://USER@HOST/DB` for a PostgreSQL server (which replicas
+    /// can share). Both speak the same SQL through sqlx's `Any` driver; each
+    /// has its own migrations (`migrations/sqlite`, `migrations/postgres`).
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        const OP: &str = "opening the store";
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::UnsupportedUrl);
+        sqlx::any::install_default_drivers();
+        if url.starts_with("sqlite:") {
+            Store::open_sqlite(url).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Store::open_postgres(url).await
+        } else {
+            Err(StoreError::UnsupportedUrl)
         }
+    }
+
+    async fn open_sqlite(url: &str) -> Result<Store, StoreError> {
+        const OP: &str = "opening the store";
         let in_memory = url.starts_with("sqlite::memory:") || url.contains("mode=memory");
-        let options = SqliteConnectOptions::from_str(url)
-            .during(OP)?
-            .create_if_missing(true)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = if in_memory {
+        let url = if in_memory || url.contains("mode=") {
+            url.to_owned()
+        } else {
+            // Create the file if it is missing.
+            format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+        };
+        if !in_memory {
+            // WAL lets readers (history, status) proceed while the engine
+            // writes; it is a property of the file, set once here. sqlx's
+            // defaults keep foreign keys on, a 5 s busy timeout and
+            // `synchronous = FULL`, so a committed journal step survives a
+            // power cut, not only a process crash.
+            let first = SqliteConnectOptions::from_str(&url)
+                .during(OP)?
+                .journal_mode(SqliteJournalMode::Wal)
+                .connect()
+                .held()
+                .await
+                .during(OP)?;
+            first.close().held().await.during(OP)?;
+        }
+        let options = if in_memory {
             // An in-memory database lives as long as a connection to it, and
             // several connections to it contend on table locks that the busy
             // timeout does not cover: keep exactly one connection, forever.
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_with(options)
-                .held()
-                .await
+            AnyPoolOptions::new().max_connections(1).min_connections(1)
         } else {
-            // WAL lets readers (history, status) proceed while the engine
-            // writes; `synchronous` stays at sqlx's FULL so a committed journal
-            // step survives a power cut, not only a process crash.
-            // No idle reaping or lifetime limit: the reaper's timers would wake
-            // a paused test clock for nothing.
-            SqlitePoolOptions::new()
-                .max_connections(4)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_with(options.journal_mode(SqliteJournalMode::Wal))
-                .held()
-                .await
-        }
-        .during(OP)?;
-        sqlx::migrate!("./migrations")
+            AnyPoolOptions::new().max_connections(4)
+        };
+        // No idle reaping or lifetime limit: the reaper's timers would wake a
+        // paused test clock for nothing.
+        let pool = options
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect(&url)
+            .held()
+            .await
+            .during(OP)?;
+        sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .held()
             .await
             .map_err(StoreError::Migrate)?;
         tracing::debug!(in_memory, "store opened");
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            backend: Backend::Sqlite,
+        })
+    }
+
+    async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        const OP: &str = "opening the store";
+        let pool = AnyPoolOptions::new()
+            .max_connections(PG_CONNECTIONS)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .held()
+            .await
+            .during(OP)?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .held()
+            .await
+            .map_err(StoreError::Migrate)?;
+        tracing::debug!("PostgreSQL store opened");
+        Ok(Store {
+            pool,
+            backend: Backend::Postgres,
+        })
+    }
+
+    /// Which database this store is on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Answers when the database does (for readiness checks).

@@ -6,7 +6,7 @@
 use crate::clock::Held;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::Store;
 use super::error::{During, StoreError};
@@ -71,7 +71,7 @@ impl Store {
     }
 }
 
-fn from_row(row: &SqliteRow, op: &'static str) -> Result<AuditEntry, StoreError> {
+fn from_row(row: &AnyRow, op: &'static str) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
         at: row.try_get("at").during(op)?,
         actor: row.try_get("actor").during(op)?,

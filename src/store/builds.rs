@@ -6,7 +6,7 @@
 use crate::clock::Held;
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::Store;
 use super::error::{During, StoreError};
@@ -78,7 +78,7 @@ impl Store {
     }
 }
 
-fn from_row(row: &SqliteRow, op: &'static str) -> Result<Build, StoreError> {
+fn from_row(row: &AnyRow, op: &'static str) -> Result<Build, StoreError> {
     Ok(Build {
         service: row.try_get("service").during(op)?,
         version: row.try_get("version").during(op)?,

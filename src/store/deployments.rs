@@ -12,7 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::cloud::Colour;
 use crate::intent::Strategy;
@@ -193,7 +193,7 @@ impl Store {
         .bind(new.strategy.as_str())
         .bind(&new.requested_by)
         .bind(approvers)
-        .bind(new.emergency)
+        .bind(i64::from(new.emergency))
         .bind(new.created_at)
         .bind(new.live_colour.map(Colour::as_str))
         .bind(new.new_colour.map(Colour::as_str))
@@ -494,7 +494,7 @@ fn colour(name: Option<String>, op: &'static str) -> Result<Option<Colour>, Stor
 }
 
 /// Reads one row of `select_deployments!`; bad values are errors, not panics.
-fn from_row(row: &SqliteRow, op: &'static str) -> Result<Deployment, StoreError> {
+fn from_row(row: &AnyRow, op: &'static str) -> Result<Deployment, StoreError> {
     let strategy: String = row.try_get("strategy").during(op)?;
     let state: String = row.try_get("state").during(op)?;
     let approvers: String = row.try_get("approvers").during(op)?;
@@ -509,7 +509,7 @@ fn from_row(row: &SqliteRow, op: &'static str) -> Result<Deployment, StoreError>
         requested_by: row.try_get("requested_by").during(op)?,
         approvers: serde_json::from_str(&approvers)
             .map_err(|e| StoreError::corrupt(op, "approvers", e))?,
-        emergency: row.try_get("emergency").during(op)?,
+        emergency: row.try_get::<i64, _>("emergency").during(op)? != 0,
         created_at: row.try_get("created_at").during(op)?,
         started_at: row.try_get("started_at").during(op)?,
         finished_at: row.try_get("finished_at").during(op)?,

@@ -8,7 +8,9 @@ use super::deployments::DeploymentState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("opening the store: unsupported url (expected sqlite://PATH or sqlite::memory:)")]
+    #[error(
+        "opening the store: unsupported url (expected sqlite://PATH, sqlite::memory: or postgres://USER@HOST/DB)"
+    )]
     UnsupportedUrl,
 
     /// The database refused or failed an operation. The cause is in the

@@ -11,7 +11,7 @@
 use crate::clock::Held;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::Store;
 use super::error::{During, StoreError};
@@ -164,7 +164,7 @@ impl Store {
     }
 }
 
-fn from_row(row: &SqliteRow, op: &'static str) -> Result<JournalEntry, StoreError> {
+fn from_row(row: &AnyRow, op: &'static str) -> Result<JournalEntry, StoreError> {
     let seq: i64 = row.try_get("seq").during(op)?;
     let step: String = row.try_get("step").during(op)?;
     Ok(JournalEntry {

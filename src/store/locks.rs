@@ -6,7 +6,7 @@
 use crate::clock::Held;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::Store;
 use super::error::{During, StoreError};
@@ -106,7 +106,7 @@ impl Store {
     }
 }
 
-fn from_row(row: &SqliteRow, op: &'static str) -> Result<Lock, StoreError> {
+fn from_row(row: &AnyRow, op: &'static str) -> Result<Lock, StoreError> {
     Ok(Lock {
         env: row.try_get("env").during(op)?,
         locked_by: row.try_get("locked_by").during(op)?,

@@ -14,7 +14,7 @@ use crate::clock::Held;
 use std::fmt;
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::Store;
 use super::error::{During, StoreError};
@@ -184,7 +184,7 @@ impl Store {
     }
 }
 
-fn from_row(row: &SqliteRow, op: &'static str) -> Result<MfaState, StoreError> {
+fn from_row(row: &AnyRow, op: &'static str) -> Result<MfaState, StoreError> {
     let failures: i64 = row.try_get("failures").during(op)?;
     Ok(MfaState {
         user: row.try_get("username").during(op)?,

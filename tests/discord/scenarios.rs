@@ -18,13 +18,13 @@ use switchyard::intent::Grammar;
 
 use crate::discord_fake::{FakeDiscord, FakeUser};
 
-const CHANNEL: u64 = 700_000_000_000_000_001;
+pub(crate) const CHANNEL: u64 = 700_000_000_000_000_001;
 const NOTIFY_PRD: u64 = 700_000_000_000_000_002;
-const ALICE: u64 = 800_000_000_000_000_001;
-const BOB: u64 = 800_000_000_000_000_002;
-const DAVE: u64 = 800_000_000_000_000_004;
-const MALLORY: u64 = 800_000_000_000_000_009;
-const PATIENCE: Duration = Duration::from_secs(30);
+pub(crate) const ALICE: u64 = 800_000_000_000_000_001;
+pub(crate) const BOB: u64 = 800_000_000_000_000_002;
+pub(crate) const DAVE: u64 = 800_000_000_000_000_004;
+pub(crate) const MALLORY: u64 = 800_000_000_000_000_009;
+pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 
 struct Server {
     fake: FakeDiscord,
@@ -38,7 +38,7 @@ struct Server {
 
 /// The demo configuration on Discord; `timing` replaces the blue-green plan's
 /// bake, verification and watch.
-fn config(fake: &FakeDiscord, timing: Option<&str>) -> Config {
+pub(crate) fn config(fake: &FakeDiscord, timing: Option<&str>) -> Config {
     let demo = switchyard::config::DEMO_TOML;
     let demo = match timing {
         Some(t) => demo.replace("bake = \"2s\"\nverification = \"5s\"\nwatch = \"10s\"", t),

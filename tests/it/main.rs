@@ -10,6 +10,7 @@ mod checks_chat;
 mod checks_config;
 mod config_check;
 mod conversation;
+mod databases;
 mod demo;
 mod discord_fake;
 mod discord_fake_selftest;

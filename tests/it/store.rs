@@ -13,6 +13,8 @@ use switchyard::store::{
 };
 use tempfile::TempDir;
 
+use crate::databases::Db;
+
 /// 2025-01-01T00:00:00Z.
 const T0: i64 = 1_735_689_600_000;
 const MIN: i64 = 60_000;
@@ -22,10 +24,8 @@ fn url(dir: &TempDir) -> String {
     format!("sqlite://{}", dir.path().join("switchyard.db").display())
 }
 
-async fn fresh() -> (TempDir, Store) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = Store::open(&url(&dir)).await.expect("the store opens");
-    (dir, store)
+async fn fresh(db: &Db) -> Store {
+    Store::open(&db.url()).await.expect("the store opens")
 }
 
 fn new_deployment(env: &str, version: &str, created_at: i64) -> NewDeployment {
@@ -97,15 +97,14 @@ async fn an_in_memory_store_works_and_other_urls_are_refused() {
         .unwrap();
     assert!(store.deployment(id).await.unwrap().is_some());
 
-    let refused = Store::open("postgres://user:hunter2@db/switchyard").await;
+    let refused = Store::open("mysql://user:hunter2@db/switchyard").await;
     assert!(matches!(refused, Err(StoreError::UnsupportedUrl)));
     let message = refused.unwrap_err().to_string();
     assert!(!message.contains("hunter2"), "{message}");
 }
 
-#[tokio::test]
-async fn a_deployment_is_created_read_started_and_finished() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(a_deployment_is_created_read_started_and_finished, db => {
+    let store = fresh(&db).await;
     let mut new = new_deployment("prd", "1.3.0", T0);
     new.approvers = vec!["bob".into()];
     new.emergency = true;
@@ -159,11 +158,10 @@ async fn a_deployment_is_created_read_started_and_finished() {
     assert_eq!(finished.reason.as_deref(), Some(reason));
     assert_eq!(finished.finished_at, Some(T0 + 13 * MIN));
     assert_eq!(finished.duration_ms(), Some(12 * MIN));
-}
+});
 
-#[tokio::test]
-async fn a_finished_deployment_never_changes_again() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(a_finished_deployment_never_changes_again, db => {
+    let store = fresh(&db).await;
     let id = store
         .create_deployment(&new_deployment("prd", "1.3.0", T0))
         .await
@@ -209,11 +207,10 @@ async fn a_finished_deployment_never_changes_again() {
     let kept = store.deployment(id).await.unwrap().unwrap();
     assert_eq!(kept.state, DeploymentState::Aborted);
     assert_eq!(kept.finished_at, Some(T0 + 2 * MIN));
-}
+});
 
-#[tokio::test]
-async fn finishing_with_a_state_that_is_not_an_outcome_or_an_unknown_id_is_refused() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(finishing_with_a_state_that_is_not_an_outcome_or_an_unknown_id_is_refused, db => {
+    let store = fresh(&db).await;
     let id = store
         .create_deployment(&new_deployment("prd", "1.3.0", T0))
         .await
@@ -231,12 +228,10 @@ async fn finishing_with_a_state_that_is_not_an_outcome_or_an_unknown_id_is_refus
         "{missing:?}"
     );
     assert_eq!(store.deployment(id + 1).await.unwrap(), None);
-}
+});
 
-#[tokio::test]
-async fn unfinished_deployments_are_found_again_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&url(&dir)).await.unwrap();
+crate::on_both_stores!(unfinished_deployments_are_found_again_after_a_restart, db => {
+    let store = Store::open(&db.url()).await.unwrap();
     let running = store
         .create_deployment(&new_deployment("prd", "1.3.0", T0))
         .await
@@ -261,7 +256,7 @@ async fn unfinished_deployments_are_found_again_after_a_restart() {
     // The process dies here.
     store.close().await;
 
-    let store = Store::open(&url(&dir)).await.unwrap();
+    let store = Store::open(&db.url()).await.unwrap();
     let unfinished: Vec<(i64, DeploymentState)> = store
         .unfinished()
         .await
@@ -279,11 +274,10 @@ async fn unfinished_deployments_are_found_again_after_a_restart() {
     let active = store.active_in("prd").await.unwrap().expect("prd is busy");
     assert_eq!(active.id, running);
     assert_eq!(store.active_in("dev").await.unwrap(), None);
-}
+});
 
-#[tokio::test]
-async fn approvers_are_recorded_once_each_in_the_order_they_approved() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(approvers_are_recorded_once_each_in_the_order_they_approved, db => {
+    let store = fresh(&db).await;
     let id = store
         .create_deployment(&new_deployment("prd", "1.3.0", T0))
         .await
@@ -304,11 +298,10 @@ async fn approvers_are_recorded_once_each_in_the_order_they_approved() {
         matches!(missing, Err(StoreError::NotFound { .. })),
         "{missing:?}"
     );
-}
+});
 
-#[tokio::test]
-async fn beginning_the_same_journal_step_twice_is_idempotent() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(beginning_the_same_journal_step_twice_is_idempotent, db => {
+    let store = fresh(&db).await;
     let id = store
         .create_deployment(&new_deployment("prd", "1.3.0", T0))
         .await
@@ -324,11 +317,10 @@ async fn beginning_the_same_journal_step_twice_is_idempotent() {
     assert_eq!(journal[0].step, step);
     assert_eq!(journal[0].started_at, T0, "the first begin stands");
     assert!(!journal[0].is_done());
-}
+});
 
-#[tokio::test]
-async fn a_different_step_at_a_taken_number_is_refused() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(a_different_step_at_a_taken_number_is_refused, db => {
+    let store = fresh(&db).await;
     let id = store
         .create_deployment(&new_deployment("prd", "1.3.0", T0))
         .await
@@ -349,11 +341,10 @@ async fn a_different_step_at_a_taken_number_is_refused() {
         matches!(unknown, Err(StoreError::NotFound { .. })),
         "{unknown:?}"
     );
-}
+});
 
-#[tokio::test]
-async fn a_done_step_cannot_be_begun_again_and_last_done_finds_the_latest() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(a_done_step_cannot_be_begun_again_and_last_done_finds_the_latest, db => {
+    let store = fresh(&db).await;
     let id = store
         .create_deployment(&new_deployment("prd", "1.3.0", T0))
         .await
@@ -402,11 +393,10 @@ async fn a_done_step_cannot_be_begun_again_and_last_done_finds_the_latest() {
         matches!(missing, Err(StoreError::NotFound { .. })),
         "{missing:?}"
     );
-}
+});
 
-#[tokio::test]
-async fn locking_a_locked_environment_reports_the_original_lock() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(locking_a_locked_environment_reports_the_original_lock, db => {
+    let store = fresh(&db).await;
     let first = store
         .lock("prd", "alice", Some("release freeze"), T0)
         .await
@@ -423,11 +413,10 @@ async fn locking_a_locked_environment_reports_the_original_lock() {
     assert_eq!(held.reason.as_deref(), Some("release freeze"));
     assert_eq!(held.locked_at, T0);
     assert_eq!(store.lock_of("prd").await.unwrap(), Some(held));
-}
+});
 
-#[tokio::test]
-async fn unlocking_returns_the_removed_lock_once() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(unlocking_returns_the_removed_lock_once, db => {
+    let store = fresh(&db).await;
     let _ = store.lock("tst", "bob", None, T0).await.unwrap();
     let _ = store
         .lock("prd", "alice", Some("freeze"), T0)
@@ -453,11 +442,10 @@ async fn unlocking_returns_the_removed_lock_once() {
         store.lock("prd", "carol", None, T0 + MIN).await.unwrap(),
         LockOutcome::Locked
     );
-}
+});
 
-#[tokio::test]
-async fn audit_rows_come_back_in_the_order_they_were_written() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(audit_rows_come_back_in_the_order_they_were_written, db => {
+    let store = fresh(&db).await;
     // All in the same millisecond: the order of writing must still hold.
     for action in ["deploy", "confirm", "mfa", "approve", "rollback"] {
         store.audit(&audit_entry(T0, action)).await.unwrap();
@@ -473,11 +461,10 @@ async fn audit_rows_come_back_in_the_order_they_were_written() {
     assert_eq!(actions, ["approve", "rollback", "lock"]);
     assert_eq!(latest[2], detailed);
     assert_eq!(store.audit_log(100).await.unwrap().len(), 6);
-}
+});
 
-#[tokio::test]
-async fn a_replayed_totp_step_is_refused() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(a_replayed_totp_step_is_refused, db => {
+    let store = fresh(&db).await;
     let mut state = MfaState::new("alice");
     state.secret_enc = Some("sealed:AAAA".into());
     store.put_mfa(&state).await.unwrap();
@@ -510,13 +497,11 @@ async fn a_replayed_totp_step_is_refused() {
         matches!(unknown, Err(StoreError::NotFound { .. })),
         "{unknown:?}"
     );
-}
+});
 
-#[tokio::test]
-async fn two_replicas_cannot_both_accept_the_same_totp_step() {
-    let dir = tempfile::tempdir().unwrap();
-    let a = Store::open(&url(&dir)).await.unwrap();
-    let b = Store::open(&url(&dir)).await.unwrap();
+crate::on_both_stores!(two_replicas_cannot_both_accept_the_same_totp_step, db => {
+    let a = Store::open(&db.url()).await.unwrap();
+    let b = Store::open(&db.url()).await.unwrap();
     a.put_mfa(&MfaState::new("alice")).await.unwrap();
 
     let tries = (0..8).map(|i| {
@@ -530,11 +515,10 @@ async fn two_replicas_cannot_both_accept_the_same_totp_step() {
         }
     }
     assert_eq!(accepted, 1);
-}
+});
 
-#[tokio::test]
-async fn repeated_mfa_failures_lock_the_user_out_until_a_success() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(repeated_mfa_failures_lock_the_user_out_until_a_success, db => {
+    let store = fresh(&db).await;
     store.put_mfa(&MfaState::new("bob")).await.unwrap();
     let (max, lockout) = (3, 5 * MIN);
 
@@ -568,7 +552,7 @@ async fn repeated_mfa_failures_lock_the_user_out_until_a_success() {
     );
     let cleared = store.mfa("bob").await.unwrap().unwrap();
     assert_eq!((cleared.failures, cleared.locked_until), (0, None));
-}
+});
 
 #[tokio::test]
 async fn mfa_state_never_prints_its_secrets() {
@@ -583,9 +567,8 @@ async fn mfa_state_never_prints_its_secrets() {
     assert!(printed.contains("alice"));
 }
 
-#[tokio::test]
-async fn history_is_newest_first_and_filtered_by_env() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(history_is_newest_first_and_filtered_by_env, db => {
+    let store = fresh(&db).await;
     let mut ids = vec![];
     for (i, env) in ["prd", "tst", "prd", "dev", "prd"].into_iter().enumerate() {
         let created = T0 + i as i64 * HOUR;
@@ -613,7 +596,7 @@ async fn history_is_newest_first_and_filtered_by_env() {
         .collect();
     assert_eq!(latest_two, [ids[4], ids[3]]);
     assert!(store.history(Some("stg"), 10).await.unwrap().is_empty());
-}
+});
 
 /// Writes one deployment of the report fixture; offsets are from `T0`.
 async fn record(
@@ -678,9 +661,8 @@ async fn report_fixture(store: &Store) -> Vec<i64> {
     ids
 }
 
-#[tokio::test]
-async fn metrics_for_the_last_seven_days_match_the_hand_computation() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(metrics_for_the_last_seven_days_match_the_hand_computation, db => {
+    let store = fresh(&db).await;
     let ids = report_fixture(&store).await;
     let now = T0 + 7 * DAY_MS;
     let week = store.between(now - 7 * DAY_MS, now).await.unwrap();
@@ -743,11 +725,10 @@ async fn metrics_for_the_last_seven_days_match_the_hand_computation() {
     // The three newest: #9 (6d), #8 (4d), #11 (3d+2h).
     let recent: Vec<i64> = m.recent.iter().map(|d| d.id).collect();
     assert_eq!(recent, [ids[8], ids[7], ids[10]]);
-}
+});
 
-#[tokio::test]
-async fn history_summaries_match_the_hand_computation() {
-    let (_dir, store) = fresh().await;
+crate::on_both_stores!(history_summaries_match_the_hand_computation, db => {
+    let store = fresh(&db).await;
     report_fixture(&store).await;
     let now = T0 + 7 * DAY_MS;
 
@@ -777,4 +758,68 @@ async fn history_summaries_match_the_hand_computation() {
         now + 31 * DAY_MS,
     );
     assert_eq!(later.rollbacks, 0);
-}
+});
+
+crate::on_both_stores!(a_build_is_recorded_and_a_delivery_is_claimed_once, db => {
+    let store = fresh(&db).await;
+    let build = switchyard::store::Build {
+        service: "storefront-api".into(),
+        version: "1.3.0".into(),
+        image: "registry/storefront-api:1.3.0".into(),
+        commit: "a1b2c3d4".into(),
+        branch: "main".into(),
+        built_at: T0,
+    };
+    store.record_build(&build).await.unwrap();
+    assert_eq!(store.build("storefront-api", "1.3.0").await.unwrap(), Some(build.clone()));
+    // A rebuild of the same version replaces the record.
+    let rebuilt = switchyard::store::Build { commit: "ffff0000".into(), ..build };
+    store.record_build(&rebuilt).await.unwrap();
+    assert_eq!(store.build("storefront-api", "1.3.0").await.unwrap().unwrap().commit, "ffff0000");
+    assert_eq!(store.build("storefront-api", "9.9.9").await.unwrap(), None);
+
+    assert!(store.claim_delivery("d-1", T0).await.unwrap());
+    assert!(!store.claim_delivery("d-1", T0 + 1).await.unwrap());
+    assert!(store.claim_delivery("d-2", T0).await.unwrap());
+});
+
+crate::on_both_stores!(exactly_one_of_two_replicas_claims_each_event, db => {
+    let a = Store::open(&db.url()).await.unwrap();
+    let b = Store::open(&db.url()).await.unwrap();
+    let mut won = (0, 0);
+    for i in 0..50 {
+        let id = format!("m{i}");
+        let (x, y) = tokio::join!(
+            a.claim("discord-message", &id, "replica-a", T0),
+            b.claim("discord-message", &id, "replica-b", T0)
+        );
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert!(x ^ y, "event {id}: exactly one replica handles it ({x}, {y})");
+        won.0 += usize::from(x);
+        won.1 += usize::from(y);
+    }
+    assert_eq!(won.0 + won.1, 50);
+    // Another kind is another id space.
+    assert!(a.claim("discord-interaction", "m1", "replica-a", T0).await.unwrap());
+    // Old claims are pruned; fresh ones stay.
+    a.claim("discord-message", "late", "replica-a", T0 + 10 * HOUR).await.unwrap();
+    assert_eq!(a.prune_claims(T0 + HOUR).await.unwrap(), 51);
+    assert!(!b.claim("discord-message", "late", "replica-b", T0).await.unwrap());
+});
+
+crate::on_both_stores!(the_live_version_of_each_service_is_the_latest_success, db => {
+    let store = fresh(&db).await;
+    let done = |state, at| Some((state, at + 10 * MIN));
+    let ok = record(&store, "prd", "1.2.0", 0, Some(0), done(DeploymentState::Succeeded, 0)).await;
+    let newer =
+        record(&store, "prd", "1.3.0", HOUR, Some(HOUR), done(DeploymentState::Succeeded, HOUR)).await;
+    record(&store, "prd", "1.4.0", 2 * HOUR, Some(2 * HOUR), done(DeploymentState::Failed, 2 * HOUR)).await;
+    record(&store, "dev", "2.0.0", 0, Some(0), done(DeploymentState::Succeeded, 0)).await;
+    let live = store.live_deployments().await.unwrap();
+    let seen: Vec<(&str, &str)> = live.iter().map(|d| (d.env.as_str(), d.version.as_str())).collect();
+    assert_eq!(seen, [("dev", "2.0.0"), ("prd", "1.3.0")]);
+    // A rollback of 1.3.0 makes 1.2.0 the live one again.
+    store.revert_success(newer, "rolled back by alice", T0 + 3 * HOUR).await.unwrap();
+    let live = store.live_deployments().await.unwrap();
+    assert_eq!(live.iter().find(|d| d.env == "prd").unwrap().id, ok);
+});

@@ -57,6 +57,29 @@ impl Handler {
         }
     }
 
+    /// True when this replica handles event `id`: every replica connected to
+    /// the gateway receives every event, and the store lets exactly one claim
+    /// it. A store that cannot be asked means nobody can be sure, so the event
+    /// is dropped (logged) rather than risk handling it twice.
+    async fn claim(&self, kind: &str, id: u64) -> bool {
+        let store = self.agent.store();
+        let now = self.agent.clock.now_ms();
+        match store
+            .claim(kind, &id.to_string(), crate::replica::id(), now)
+            .await
+        {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::debug!(kind, id, "another replica handles this event");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(kind, id, error = %e, "could not claim an event; dropped");
+                false
+            }
+        }
+    }
+
     /// Hands `incoming` to the agent, after everything its author sent before.
     fn forward(&self, incoming: Incoming) {
         let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
@@ -264,6 +287,9 @@ impl EventHandler for Handler {
         if !dm && !self.channel_allowed(msg.channel_id.get()) {
             return;
         }
+        if !self.claim("discord-message", msg.id.get()).await {
+            return;
+        }
         let user = self.shared.identify(msg.author.id, &msg.author.name);
         let here = msg.channel_id.to_string();
         // A direct message answers in the channel its author last used.
@@ -304,6 +330,12 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        if !self
+            .claim("discord-interaction", interaction.id().get())
+            .await
+        {
+            return;
+        }
         match &interaction {
             Interaction::Command(cmd) => self.on_command(&ctx, cmd).await,
             Interaction::Component(click) => self.on_button(&ctx, click).await,
