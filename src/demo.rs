@@ -162,8 +162,10 @@ pub async fn assemble(
     };
     let options = EngineOptions {
         recovery: config.engine.recovery,
+        lease: Some(config.engine.lease),
         ..EngineOptions::default()
     };
+    let shared_store = store.backend() == crate::store::Backend::Postgres;
     let engine = Arc::new(Engine::new(
         store.clone(),
         cloud.clone(),
@@ -187,6 +189,11 @@ pub async fn assemble(
         question_timeout,
     });
     engine.recover().await?;
+    // On a store other replicas share, a deployment whose replica died is
+    // taken over by whichever survivor looks first.
+    if shared_store {
+        engine.watch_orphans();
+    }
     Ok((agent, engine))
 }
 

@@ -557,7 +557,18 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
         let mut _demo = None;
         let agent = match config.cloud {
             CloudBackend::Sim => {
-                let demo = Demo::open(config.clone(), data_dir, chat, Clock::system())
+                // The simulated fleet lives in the data directory; the records
+                // too, unless `store.url` names a server replicas share.
+                let shared = if config.store.url.starts_with("sqlite:") {
+                    None
+                } else {
+                    Some(
+                        Store::open(&config.store.url)
+                            .await
+                            .context("opening the store")?,
+                    )
+                };
+                let demo = Demo::open_with(config.clone(), data_dir, shared, chat, Clock::system())
                     .await
                     .with_context(|| format!("starting in {}", data_dir.display()))?;
                 let agent = demo.agent.clone();
@@ -616,11 +627,23 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
                 let grammar =
                     Grammar::for_config(&config).context("loading the command grammar")?;
                 tokio::select! {
-                    served = d.serve(agent, &grammar, &config) => served?,
+                    served = d.serve(agent.clone(), &grammar, &config) => served?,
                     _ = stop_signal() => tracing::info!("stopping"),
                 }
             }
-            None => console_session(&agent, &default_user(&config), &config.bot.name).await,
+            None => {
+                let user = default_user(&config);
+                tokio::select! {
+                    _ = console_session(&agent, &user, &config.bot.name) => {}
+                    _ = stop_signal() => tracing::info!("stopping"),
+                }
+            }
+        }
+        // Whatever still runs here is handed to the other replicas (on a
+        // shared store) rather than left for them to find after the expiry.
+        let released = agent.engine().hand_over().await;
+        if released > 0 {
+            tracing::info!(released, "released the leases of running deployments");
         }
         if let Some((stop, server)) = http {
             let _ = stop.send(());

@@ -19,6 +19,7 @@ pub mod events;
 pub mod plan;
 pub mod retry;
 mod runner;
+mod tenure;
 
 pub use analysis::{Breach, Metric, Verdict};
 pub use engine::{DeployRequest, Engine, EngineError, EngineOptions, Prepared, RolledBack};

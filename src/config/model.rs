@@ -184,6 +184,11 @@ pub struct Engine {
     /// The first retry's delay; each next one doubles, up to 10 s.
     #[serde(with = "humantime_serde")]
     pub retry_backoff: Duration,
+    /// How long a replica's hold on a running deployment lasts without
+    /// renewal (renewed every third of it): how soon another replica sharing
+    /// the store takes over when this one dies.
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
 }
 
 impl Default for Engine {
@@ -192,6 +197,7 @@ impl Default for Engine {
             recovery: Recovery::Rollback,
             retry_deadline: Duration::from_secs(120),
             retry_backoff: Duration::from_millis(200),
+            lease: crate::rollout::engine::DEFAULT_LEASE,
         }
     }
 }

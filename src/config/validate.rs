@@ -92,10 +92,25 @@ fn bot_and_store(config: &Config, out: &mut Findings) {
             format!("`{}` is not a directory", dir.display()),
         );
     }
-    if !config.store.url.starts_with("sqlite:") {
+    let url = &config.store.url;
+    if !["sqlite:", "postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+    {
+        // Not echoed: a database URL may carry a password.
         out.error(
             "store.url",
-            format!("`{}` is not a `sqlite:` URL", config.store.url),
+            "is neither a `sqlite:` URL (the embedded store) nor a `postgres://` one (a store replicas share)",
+        );
+    }
+    let lease = config.engine.lease;
+    if lease < std::time::Duration::from_secs(3) || lease > std::time::Duration::from_secs(600) {
+        out.error(
+            "engine.lease",
+            format!(
+                "{} is outside 3s..=10m (it is renewed every third of it)",
+                humantime::format_duration(lease)
+            ),
         );
     }
     let mfa = &config.mfa;

@@ -194,4 +194,9 @@ impl Agent {
     pub fn chat_connected(&self) -> bool {
         self.chat.connected()
     }
+
+    /// The rollout engine this agent drives (for `/readyz` and shutdown).
+    pub fn engine(&self) -> &std::sync::Arc<crate::rollout::Engine> {
+        &self.engine
+    }
 }

@@ -314,7 +314,7 @@ impl Agent {
                     Ok(p) => p,
                     Err(e) => return self.refuse(&msg.channel, &e.to_string(), None).await,
                 };
-                self.remember_channel(prepared.id, &msg.channel);
+                self.remember_channel(prepared.id, &msg.channel).await;
                 if requirements.approvals == 0 {
                     return self
                         .launch_after_wait(&msg.channel, prepared, requirements.wait)
@@ -396,12 +396,17 @@ impl Agent {
         });
     }
 
-    fn remember_channel(&self, id: i64, channel: &str) {
+    /// Where deployment `id`'s progress goes: remembered here, and in the
+    /// store for a replica that takes the deployment over.
+    async fn remember_channel(&self, id: i64, channel: &str) {
         self.state
             .lock()
             .expect("state lock")
             .channels
             .insert(id, channel.to_string());
+        if let Err(e) = self.store.set_channel(id, channel).await {
+            tracing::warn!(deployment = id, error = %e, "could not record the deployment's channel");
+        }
     }
 
     /// Starts a prepared deployment after `wait` (seed 002's timer before

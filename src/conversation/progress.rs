@@ -53,14 +53,31 @@ pub(super) fn stream(agent: Weak<Agent>, mut events: broadcast::Receiver<Event>)
             let Some(agent) = agent.upgrade() else { return };
             let memory = seen.entry(event.deployment).or_default();
             if let Some(text) = agent.render_event(&event, memory).await {
-                let channel = agent
+                let known = agent
                     .state
                     .lock()
                     .expect("state lock")
                     .channels
                     .get(&event.deployment)
-                    .cloned()
-                    .unwrap_or_else(|| crate::chat::console::CHANNEL.to_string());
+                    .cloned();
+                // A deployment this replica took over was asked for elsewhere.
+                let channel = match known {
+                    Some(c) => c,
+                    None => match agent.store.channel_of(event.deployment).await {
+                        Ok(found) => {
+                            let c =
+                                found.unwrap_or_else(|| crate::chat::console::CHANNEL.to_string());
+                            agent
+                                .state
+                                .lock()
+                                .expect("state lock")
+                                .channels
+                                .insert(event.deployment, c.clone());
+                            c
+                        }
+                        _ => crate::chat::console::CHANNEL.to_string(),
+                    },
+                };
                 let news = matches!(
                     event.kind,
                     EventKind::RollingBack { .. }
@@ -219,8 +236,12 @@ impl Agent {
                 serde_json::json!({"kind": "scaled_down", "id": id, "colour": colour.as_str(),
                     "version": version, "env": event.env})
             }
-            EventKind::Recovered { resumed, detail } => {
-                serde_json::json!({"kind": "recovered", "id": id, "resumed": resumed, "detail": detail})
+            EventKind::Recovered {
+                resumed,
+                detail,
+                from,
+            } => {
+                serde_json::json!({"kind": "recovered", "id": id, "resumed": resumed, "detail": detail, "from": from})
             }
             EventKind::Finished {
                 state,

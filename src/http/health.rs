@@ -1,7 +1,9 @@
 //! Liveness and readiness. `/healthz` answers while the process can answer at
 //! all (an orchestrator restarts it otherwise); `/readyz` also asks the store
 //! and the chat connection, because an agent that cannot record a deployment
-//! or hear a command should not be sent work.
+//! or hear a command should not be sent work. It also says which replica it
+//! is and who holds the lease of each running deployment, so an operator
+//! running several sees who drives what.
 
 use std::sync::Arc;
 
@@ -29,6 +31,22 @@ pub async fn readyz(State(state): State<Arc<HttpState>>) -> (StatusCode, Json<se
     } else {
         "disconnected"
     };
+    // Which replica drives which running deployment (from the shared store;
+    // what this replica holds is its own `driving`).
+    let leases: Vec<serde_json::Value> = match state.agent.store().active_leases().await {
+        Ok(leases) => leases
+            .iter()
+            .map(|l| {
+                json!({
+                    "deployment": l.deployment_id,
+                    "holder": l.owner,
+                    "expires_at_ms": l.expires_at,
+                })
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let engine = state.agent.engine();
     let ready = store == "ok" && chat == "connected";
     let status = if ready {
         StatusCode::OK
@@ -37,6 +55,13 @@ pub async fn readyz(State(state): State<Arc<HttpState>>) -> (StatusCode, Json<se
     };
     (
         status,
-        Json(json!({"ready": ready, "store": store, "chat": chat})),
+        Json(json!({
+            "ready": ready,
+            "store": store,
+            "chat": chat,
+            "replica": engine.replica(),
+            "driving": engine.driving(),
+            "leases": leases,
+        })),
     )
 }

@@ -8,8 +8,8 @@
 //! side effect run unrecorded.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
@@ -18,6 +18,7 @@ use super::events::{Event, EventKind};
 use super::plan::Step;
 use super::retry::Retry;
 use super::runner::Control;
+use super::tenure::Tenure;
 use crate::clock::Clock;
 use crate::cloud::{Cloud, ServiceRef};
 use crate::store::{AuditEntry, DeploymentState, Store, StoreError};
@@ -38,6 +39,14 @@ pub(super) struct Core {
     pub crashed: tokio::sync::Notify,
     /// How many events were emitted, so a listener can tell when it has seen all.
     pub events_sent: AtomicUsize,
+    /// This process's name among the replicas ([`crate::replica::id`]).
+    pub replica: String,
+    /// How long a lease lasts without renewal (`engine.lease`).
+    pub lease_ttl: std::time::Duration,
+    /// The leases this engine holds, by deployment id ([`super::tenure`]).
+    pub tenures: Mutex<HashMap<i64, Tenure>>,
+    /// Told when a lease is taken, to wake the idle renewal task.
+    pub leases_changed: Arc<tokio::sync::Notify>,
 }
 
 impl Core {
@@ -54,7 +63,11 @@ impl Core {
         });
     }
 
+    /// Journals the start of step `seq`. Called only from the deployment's
+    /// own task: when the lease is lost it never returns, and the task, told
+    /// by [`Core::lose`], ends instead (see [`super::tenure`]).
     pub async fn journal_begin(&self, id: i64, seq: usize, step: &Step) {
+        self.fence(id).await;
         let value = serde_json::to_value(step).unwrap_or_default();
         let at = self.clock.now_ms();
         self.durably("journal begin", || {
@@ -64,7 +77,9 @@ impl Core {
         self.count_write().await;
     }
 
+    /// Journals the end of step `seq`; fenced like [`Core::journal_begin`].
     pub async fn journal_done(&self, id: i64, seq: usize, result: Option<&str>) {
+        self.fence(id).await;
         let at = self.clock.now_ms();
         self.durably("journal done", || {
             self.store.journal_done(id, seq as u32, result, at)
@@ -101,6 +116,10 @@ impl Core {
     /// that had already succeeded (its post-deployment watch rolled it back) is
     /// marked rolled back instead.
     pub async fn finish(&self, id: i64, state: DeploymentState, reason: Option<&str>, at: i64) {
+        if !self.still_holds(id).await {
+            tracing::warn!(deployment = id, state = %state, "not finishing a deployment whose lease was lost");
+            return;
+        }
         let before = self.store.deployment(id).await.ok().flatten();
         let env = before.as_ref().map(|d| d.env.clone()).unwrap_or_default();
         let already_succeeded = before.is_some_and(|d| d.state == DeploymentState::Succeeded);
@@ -123,6 +142,14 @@ impl Core {
         };
         self.audit("switchyard", action, &env, Some(id), state.as_str(), reason)
             .await;
+    }
+
+    /// Returns only while this engine holds deployment `id`'s lease; else
+    /// waits forever, for the task to be stopped by the lost-lease signal.
+    async fn fence(&self, id: i64) {
+        if !self.still_holds(id).await {
+            std::future::pending::<()>().await;
+        }
     }
 
     /// Retries a store write while the database is unavailable: nothing may happen

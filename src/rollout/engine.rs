@@ -9,7 +9,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -23,7 +24,13 @@ use crate::clock::Clock;
 use crate::cloud::{Cloud, CloudError, Colour, ServiceRef, Weights};
 use crate::config::{Plan, Recovery};
 use crate::intent::Strategy;
-use crate::store::{Deployment, DeploymentState, LockOutcome, NewDeployment, Store, StoreError};
+use crate::store::{
+    Backend, Deployment, DeploymentState, LockOutcome, NewDeployment, Store, StoreError, Take,
+};
+
+/// `engine.lease` unless configured: renewed every 5 s, so a replica that dies
+/// is replaced within about 15 s plus one look for orphans (7.5 s).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(15);
 
 /// A request to deploy one version of one service to one environment.
 #[derive(Debug, Clone)]
@@ -42,6 +49,12 @@ pub struct DeployRequest {
 pub struct EngineOptions {
     pub recovery: Recovery,
     pub retry: Option<Retry>,
+    /// How long a deployment lease lasts unrenewed (`engine.lease`); the
+    /// default when `None`.
+    pub lease: Option<Duration>,
+    /// The name this engine takes leases under; [`crate::replica::id`] when
+    /// `None` (tests run two "replicas" in one process).
+    pub replica: Option<String>,
     /// Test hook: every task stops dead after this many journal writes, as if
     /// the process were killed there. Never set outside tests.
     pub crash_after_journal_writes: Option<usize>,
@@ -98,6 +111,8 @@ impl Drop for Engine {
         for (_, task) in self.tasks.lock().expect("tasks lock").drain() {
             task.abort();
         }
+        // Wakes the idle renewal task, which then sees the engine is gone.
+        self.core.leases_changed.notify_one();
     }
 }
 
@@ -129,23 +144,43 @@ impl Engine {
         options: EngineOptions,
     ) -> Engine {
         let (events, _) = broadcast::channel(1024);
+        let core = Arc::new(Core {
+            store,
+            cloud,
+            clock,
+            retry: options.retry.unwrap_or(retry),
+            events,
+            controls: Mutex::new(HashMap::new()),
+            crash_after: options.crash_after_journal_writes,
+            journal_writes: AtomicUsize::new(0),
+            crashed: tokio::sync::Notify::new(),
+            events_sent: AtomicUsize::new(0),
+            replica: options
+                .replica
+                .unwrap_or_else(|| crate::replica::id().to_owned()),
+            lease_ttl: options.lease.unwrap_or(DEFAULT_LEASE),
+            tenures: Mutex::new(HashMap::new()),
+            leases_changed: Arc::new(tokio::sync::Notify::new()),
+        });
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::spawn(super::tenure::keep_renewing(Arc::downgrade(&core)));
+        }
         Engine {
-            core: Arc::new(Core {
-                store,
-                cloud,
-                clock,
-                retry: options.retry.unwrap_or(retry),
-                events,
-                controls: Mutex::new(HashMap::new()),
-                crash_after: options.crash_after_journal_writes,
-                journal_writes: AtomicUsize::new(0),
-                crashed: tokio::sync::Notify::new(),
-                events_sent: AtomicUsize::new(0),
-            }),
+            core,
             recovery: options.recovery,
             tasks: Mutex::new(HashMap::new()),
             starting: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The name this engine holds leases under.
+    pub fn replica(&self) -> &str {
+        &self.core.replica
+    }
+
+    /// The deployments this engine drives now (holds the leases of).
+    pub fn driving(&self) -> Vec<i64> {
+        self.core.held_ids()
     }
 
     /// How many events the engine has emitted so far.
@@ -216,6 +251,8 @@ impl Engine {
                 created_at: core.clock.now_ms(),
             })
             .await?;
+        // A new row has no lease yet, so this take cannot lose.
+        core.take_lease(id, Take::IfFree).await?;
         core.audit(
             &req.requested_by,
             "deploy",
@@ -323,7 +360,8 @@ impl Engine {
 
     /// Gives up a prepared deployment that never started (denied, expired).
     pub async fn cancel(&self, id: i64, reason: &str) -> Result<(), EngineError> {
-        self.core
+        let finished = self
+            .core
             .store
             .finish(
                 id,
@@ -331,7 +369,9 @@ impl Engine {
                 Some(reason),
                 self.core.clock.now_ms(),
             )
-            .await?;
+            .await;
+        self.core.done_with(id);
+        finished?;
         Ok(())
     }
 
@@ -407,8 +447,25 @@ impl Engine {
         }
     }
 
+    /// Runs `runner` from step `from` in its own task, which ends early,
+    /// wherever it is, if the deployment's lease is lost.
     fn spawn(&self, id: i64, runner: Runner, from: usize) {
-        let task = tokio::spawn(runner.run(from));
+        self.spawn_task(id, runner.run(from));
+    }
+
+    fn spawn_task(&self, id: i64, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let lost = self.core.lost_signal(id);
+        let core = Arc::downgrade(&self.core);
+        let task = tokio::spawn(async move {
+            tokio::select! {
+                () = work => {}
+                () = lost.notified() => {
+                    if let Some(core) = core.upgrade() {
+                        core.forget(id);
+                    }
+                }
+            }
+        });
         self.tasks.lock().expect("tasks lock").insert(id, task);
     }
 
@@ -655,22 +712,105 @@ impl Engine {
     /// Takes over what a previous process left unfinished: each deployment either
     /// resumes from its first step not done (when the policy allows and the new
     /// colour is provably healthy) or rolls back. Returns the ids it took over.
+    ///
+    /// On the embedded SQLite store every unfinished deployment is this
+    /// process's own from before the restart, so its leases are taken at once.
+    /// On a shared store only those whose lease expired are (another replica
+    /// may be driving the rest); [`Engine::watch_orphans`] takes the others
+    /// if their owner stops renewing.
     pub async fn recover(&self) -> Result<Vec<i64>, EngineError> {
+        let take = match self.core.store.backend() {
+            Backend::Sqlite => Take::Always,
+            Backend::Postgres => Take::IfFree,
+        };
         let mut taken = Vec::new();
         for d in self.core.store.unfinished().await? {
-            self.recover_one(&d).await?;
+            if self.core.take_lease(d.id, take).await?.is_none() {
+                continue;
+            }
+            self.recover_one(&d, None).await?;
             taken.push(d.id);
         }
         Ok(taken)
     }
 
-    async fn recover_one(&self, d: &Deployment) -> Result<(), EngineError> {
+    /// One look for deployments whose replica stopped renewing their leases
+    /// (killed, stopped, cut off): takes each one it can and recovers it as
+    /// after a restart, saying whose it was. Returns the ids taken over.
+    pub async fn take_over_orphans(&self) -> Result<Vec<i64>, EngineError> {
+        let core = &self.core;
+        let ttl = core.lease_ttl.as_millis() as i64;
+        let mut taken = Vec::new();
+        for (id, owner) in core.store.orphaned(core.clock.now_ms(), ttl).await? {
+            if core.tenures.lock().expect("tenures lock").contains_key(&id) {
+                continue;
+            }
+            let Some(d) = core.store.deployment(id).await? else {
+                continue;
+            };
+            if core.take_lease(id, Take::IfFree).await?.is_none() {
+                continue;
+            }
+            let from = owner.unwrap_or_else(|| "a replica that stopped".into());
+            tracing::warn!(deployment = id, from = %from, "taking over a deployment");
+            self.recover_one(&d, Some(&from)).await?;
+            taken.push(id);
+        }
+        Ok(taken)
+    }
+
+    /// Looks for orphaned deployments every half lease, for as long as the
+    /// engine lives: what lets a surviving replica finish (or roll back) what a
+    /// dead one was doing. Only useful on a shared store.
+    pub fn watch_orphans(self: &Arc<Self>) {
+        let engine: Weak<Engine> = Arc::downgrade(self);
+        let every = self.core.lease_ttl / 2;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(engine) = engine.upgrade() else {
+                    return;
+                };
+                if let Err(e) = engine.take_over_orphans().await {
+                    tracing::warn!(error = %e, "looking for orphaned deployments failed");
+                }
+            }
+        });
+    }
+
+    /// A clean stop (SIGTERM): stops every deployment task here and gives
+    /// their leases back, so another replica takes them over at its next look
+    /// instead of after the expiry. Returns how many leases were released.
+    pub async fn hand_over(&self) -> usize {
+        let tasks: Vec<JoinHandle<()>> = self
+            .tasks
+            .lock()
+            .expect("tasks lock")
+            .drain()
+            .map(|(_, t)| t)
+            .collect();
+        for task in &tasks {
+            task.abort();
+        }
+        self.core.release_all().await
+    }
+
+    async fn recover_one(
+        &self,
+        d: &Deployment,
+        taken_from: Option<&str>,
+    ) -> Result<(), EngineError> {
         let core = &self.core;
         let svc = ServiceRef::new(&d.env, &d.service);
         // A deployment without a saved plan never took a step (it waited for an
         // approval or a timer when the process stopped): give its environment back.
         let Some((plan, steps)) = core.store.plan(d.id).await? else {
-            let why = "the agent restarted before this deployment started; request it again";
+            let why = match taken_from {
+                None => "the agent restarted before this deployment started; request it again",
+                Some(_) => {
+                    "the replica holding this request stopped before it started; request it again"
+                }
+            };
             core.finish(
                 d.id,
                 DeploymentState::Aborted,
@@ -678,6 +818,7 @@ impl Engine {
                 core.clock.now_ms(),
             )
             .await;
+            core.done_with(d.id);
             core.emit(
                 d.id,
                 &svc,
@@ -754,6 +895,7 @@ impl Engine {
                     EventKind::Recovered {
                         resumed: true,
                         detail,
+                        from: taken_from.map(str::to_owned),
                     },
                 );
                 self.spawn(d.id, runner, next);
@@ -774,17 +916,22 @@ impl Engine {
                     EventKind::Recovered {
                         resumed: false,
                         detail: why.clone(),
+                        from: taken_from.map(str::to_owned),
                     },
                 );
-                let task = tokio::spawn(async move {
-                    let reason =
-                        format!("the engine restarted mid-deployment and rolled back: {why}");
+                let restarted = if taken_from.is_some() {
+                    "another replica took over mid-deployment and rolled back"
+                } else {
+                    "the engine restarted mid-deployment and rolled back"
+                };
+                self.spawn_task(d.id, async move {
+                    let reason = format!("{restarted}: {why}");
                     runner
                         .rollback(DeploymentState::RolledBack, reason, None)
                         .await;
                     runner.core.forget(runner.id);
+                    runner.core.done_with(runner.id);
                 });
-                self.tasks.lock().expect("tasks lock").insert(d.id, task);
             }
         }
         Ok(())

@@ -60,10 +60,13 @@ pub enum EventKind {
         colour: Colour,
         version: Option<String>,
     },
-    /// The engine restarted and found this deployment mid-way.
+    /// The engine restarted and found this deployment mid-way, or (with
+    /// `from`) took it over from a replica that stopped renewing its lease.
     Recovered {
         resumed: bool,
         detail: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
     },
     Finished {
         state: DeploymentState,

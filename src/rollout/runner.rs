@@ -100,6 +100,7 @@ impl Runner {
             }
         }
         self.core.forget(self.id);
+        self.core.done_with(self.id);
     }
 
     async fn steps_from(&mut self, from: usize) -> Result<(), Stop> {

@@ -38,6 +38,7 @@ macro_rules! unfinished_sql {
         "('pending', 'running', 'paused')"
     };
 }
+pub(super) use unfinished_sql;
 
 /// How many times `add_approver` retries its compare-and-swap before giving up.
 const CAS_ATTEMPTS: usize = 8;
@@ -213,6 +214,34 @@ impl Store {
             .await
             .during(OP)?;
         row.map(|row| from_row(&row, OP)).transpose()
+    }
+
+    /// Records the chat channel deployment `id` was asked for in, so that any
+    /// replica streams its progress there.
+    pub async fn set_channel(&self, id: i64, channel: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE deployments SET channel = $2 WHERE id = $1")
+            .bind(id)
+            .bind(channel)
+            .execute(&self.pool)
+            .held()
+            .await
+            .during("recording a deployment's channel")?;
+        Ok(())
+    }
+
+    /// The chat channel deployment `id` was asked for in, if recorded.
+    pub async fn channel_of(&self, id: i64) -> Result<Option<String>, StoreError> {
+        const OP: &str = "reading a deployment's channel";
+        let row = sqlx::query("SELECT channel FROM deployments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .held()
+            .await
+            .during(OP)?;
+        match row {
+            Some(row) => row.try_get("channel").during(OP),
+            None => Ok(None),
+        }
     }
 
     /// Every pending, running or paused deployment, oldest first: what the

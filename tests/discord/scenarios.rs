@@ -55,7 +55,20 @@ pub(crate) fn config(fake: &FakeDiscord, timing: Option<&str>) -> Config {
     Config::from_toml_str(&text).expect("valid Discord config")
 }
 
+/// Warnings (serenity drops a dispatch it cannot parse with only a WARN; the
+/// agent logs a request it gave up on) go to the test's output, so a failure
+/// says why. `RUST_LOG` widens them.
+fn show_warnings() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 async fn server_with(timing: Option<&str>) -> Server {
+    show_warnings();
     let fake = FakeDiscord::start().await;
     let alice = FakeUser::new(ALICE, "alice");
     let bob = FakeUser::new(BOB, "bob");
@@ -291,8 +304,9 @@ async fn a_slash_command_a_typed_yes_and_a_code_typed_in_the_channel_which_is_de
                 PATIENCE
             )
             .await,
-        "the slash command was not answered: {:#?}",
-        s.fake.interaction_log(interaction)
+        "the slash command was not answered: {:#?}; requests: {:#?}",
+        s.fake.interaction_log(interaction),
+        s.fake.request_lines()
     );
     let echo = s.fake.interaction_responses(interaction)[0].to_string();
     assert!(echo.contains("promote 1.3.0 from tst to prd"), "{echo}");

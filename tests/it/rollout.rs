@@ -384,7 +384,9 @@ async fn a_crash_mid_shift_with_a_sick_new_colour_rolls_back_on_restart() {
         Weights::all(Colour::Blue)
     );
     let recovered = std::iter::from_fn(|| rx.try_recv().ok()).find_map(|e| match e.kind {
-        EventKind::Recovered { resumed, detail } => Some((resumed, detail)),
+        EventKind::Recovered {
+            resumed, detail, ..
+        } => Some((resumed, detail)),
         _ => None,
     });
     let (resumed, detail) = recovered.expect("the takeover is announced");

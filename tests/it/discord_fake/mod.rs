@@ -467,7 +467,7 @@ impl FakeDiscord {
     }
 
     /// `METHOD /path -> status` per request, for panic messages.
-    fn request_lines(&self) -> Vec<String> {
+    pub fn request_lines(&self) -> Vec<String> {
         self.lock()
             .requests
             .iter()

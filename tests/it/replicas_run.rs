@@ -1,0 +1,506 @@
+//! Two `switchyard run` processes sharing one PostgreSQL store, driving one
+//! moto "AWS" (ECS + ALB through the real SDK), judging their bakes on a real
+//! Prometheus. One replica is told to deploy; the test then kills it with
+//! SIGKILL at a random point of the rollout, or freezes it with SIGSTOP, and
+//! watches the other take over: the route must end whole (100/0 or 0/100),
+//! every deployment must reach a final state, the survivor must say so in its
+//! channel, and a frozen owner that wakes after losing its lease must not move
+//! traffic any more.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::Row;
+
+use crate::databases::Db;
+use crate::moto::{Fixture, Moto, fake_aws_env};
+use crate::prometheus_fixture::Prometheus;
+
+/// `engine.lease` of both replicas; the survivor looks every half of it.
+const LEASE: Duration = Duration::from_secs(3);
+
+/// One environment (prd, no questions asked), bakes of a second judged
+/// every second on Prometheus answers that are always healthy.
+fn config(f: &Fixture, store: &str, prometheus: &str) -> String {
+    format!(
+        r#"
+cloud = "aws"
+
+[store]
+url = "{store}"
+
+[engine]
+recovery = "resume-if-healthy"
+lease = "{lease}s"
+
+[[environments]]
+name = "prd"
+plan = "stepped"
+[environments.policy]
+confirm = false
+deploy = ["deployer"]
+
+[[services]]
+name = "{service}"
+
+[roles.deployer]
+
+[[users]]
+name = "alice"
+roles = ["deployer"]
+
+[plans.stepped]
+strategy = "blue-green"
+steps = [10, 50, 100]
+bake = "1s"
+verification = "1s"
+[plans.stepped.analysis]
+interval = "1s"
+window = "10s"
+min_requests = 10
+
+[aws]
+region = "{region}"
+endpoint_url = "{endpoint}"
+cluster = "{cluster}"
+
+[aws.metrics]
+source = "prometheus"
+url = "{prometheus}"
+requests = 'vector(1000)'
+errors = 'vector(0)'
+p99_ms = 'vector(40)'
+
+[[aws.targets]]
+env = "prd"
+blue_service = "{blue}"
+green_service = "{green}"
+blue_target_group = "{blue_tg}"
+green_target_group = "{green_tg}"
+listener = "{listener}"
+container = "{container}"
+repository = "{repository}"
+tag_template = "v{{version}}"
+"#,
+        lease = LEASE.as_secs(),
+        service = f.service,
+        region = f.region,
+        endpoint = f.endpoint,
+        cluster = f.cluster,
+        blue = f.blue_service,
+        green = f.green_service,
+        blue_tg = f.blue_target_group,
+        green_tg = f.green_target_group,
+        listener = f.listener,
+        container = f.container,
+        repository = f.repository,
+    )
+}
+
+/// A running `switchyard run`: its standard input stays open (the console
+/// keeps reading), what it prints is collected as it comes.
+struct Replica {
+    child: Child,
+    stdin: ChildStdin,
+    out: Arc<Mutex<String>>,
+    err: Arc<Mutex<String>>,
+}
+
+fn collect(from: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let into = text.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            let mut t = into.lock().unwrap();
+            t.push_str(&line);
+            t.push('\n');
+        }
+    });
+    text
+}
+
+impl Replica {
+    fn start(config: &std::path::Path, data: &std::path::Path) -> Replica {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_switchyard"));
+        command
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .arg("--data-dir")
+            .arg(data)
+            .env("RUST_LOG", "warn,switchyard::rollout=info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        fake_aws_env(&mut command);
+        let mut child = command.spawn().expect("switchyard starts");
+        let stdin = child.stdin.take().unwrap();
+        let out = collect(child.stdout.take().unwrap());
+        let err = collect(child.stderr.take().unwrap());
+        Replica {
+            child,
+            stdin,
+            out,
+            err,
+        }
+    }
+
+    fn say(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn said(&self) -> String {
+        self.out.lock().unwrap().clone()
+    }
+
+    fn logged(&self) -> String {
+        self.err.lock().unwrap().clone()
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(self.child.id() as i32, signal) };
+        assert_eq!(rc, 0, "kill({signal}) failed");
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.signal(libc::SIGCONT);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `what` every 20 ms until it yields or `limit` passes.
+async fn until<T>(limit: Duration, mut what: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    let started = Instant::now();
+    loop {
+        if let Some(found) = what().await {
+            return Some(found);
+        }
+        if started.elapsed() > limit {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The newest deployment: id, state, version, previous version.
+async fn newest(pool: &sqlx::PgPool) -> Option<(i64, String, String, Option<String>)> {
+    let row = sqlx::query(
+        "SELECT id, state, version, previous_version FROM deployments ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await
+    .unwrap()?;
+    Some((
+        row.get("id"),
+        row.get("state"),
+        row.get("version"),
+        row.get("previous_version"),
+    ))
+}
+
+async fn lease_owner(pool: &sqlx::PgPool, id: i64) -> Option<String> {
+    sqlx::query("SELECT owner FROM leases WHERE deployment_id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+        .map(|r| r.get("owner"))
+}
+
+/// The listener's (blue, green) weights as moto has them.
+async fn weights(f: &Fixture) -> (i32, i32) {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(f.region.clone()))
+        .endpoint_url(&f.endpoint)
+        .test_credentials()
+        .load()
+        .await;
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let listener = elb
+        .describe_listeners()
+        .listener_arns(&f.listener)
+        .send()
+        .await
+        .unwrap();
+    let forward = listener.listeners()[0].default_actions()[0]
+        .forward_config()
+        .unwrap()
+        .target_groups()
+        .to_vec();
+    let weight = |arn: &str| {
+        forward
+            .iter()
+            .find(|t| t.target_group_arn() == Some(arn))
+            .and_then(|t| t.weight())
+            .unwrap()
+    };
+    (weight(&f.blue_target_group), weight(&f.green_target_group))
+}
+
+struct Stage {
+    _moto: Moto,
+    _prometheus: Prometheus,
+    _db: Db,
+    dir: tempfile::TempDir,
+    f: Fixture,
+    config: std::path::PathBuf,
+    pool: sqlx::PgPool,
+}
+
+async fn stage() -> Stage {
+    let (moto, f) = tokio::task::spawn_blocking(|| {
+        let moto = Moto::start();
+        let f = moto.provision();
+        (moto, f)
+    })
+    .await
+    .unwrap();
+    let prometheus = Prometheus::start("").await;
+    let db = Db::postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchyard.toml");
+    std::fs::write(&config, self::config(&f, &db.url(), &prometheus.url)).unwrap();
+    // The schema exists before either replica looks at it.
+    let store = switchyard::store::Store::open(&db.url()).await.unwrap();
+    store.close().await;
+    let pool = sqlx::PgPool::connect(&db.url()).await.unwrap();
+    Stage {
+        _moto: moto,
+        _prometheus: prometheus,
+        _db: db,
+        dir,
+        f,
+        config,
+        pool,
+    }
+}
+
+impl Stage {
+    fn replica(&self, name: &str) -> Replica {
+        let data = self.dir.path().join(name);
+        std::fs::create_dir_all(&data).unwrap();
+        Replica::start(&self.config, &data)
+    }
+
+    /// The version the route serves now, from the newest record.
+    async fn live_version(&self) -> String {
+        match newest(&self.pool).await {
+            None => "1.2.0".into(),
+            Some((_, state, version, previous)) if state == "succeeded" => {
+                let _ = previous;
+                version
+            }
+            Some((_, _, _, previous)) => previous.unwrap_or_else(|| "1.2.0".into()),
+        }
+    }
+
+    /// Tells `owner` to deploy the version not live; returns the new
+    /// deployment's id once it has started.
+    async fn deploy(&self, owner: &mut Replica, after: Option<i64>) -> i64 {
+        let version = if self.live_version().await == "1.3.0" {
+            "1.2.0"
+        } else {
+            "1.3.0"
+        };
+        owner.say(&format!("deploy {version} to prd"));
+        let pool = &self.pool;
+        until(Duration::from_secs(30), async || {
+            newest(pool)
+                .await
+                .filter(|(id, state, _, _)| Some(*id) != after && state == "running")
+                .map(|d| d.0)
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "the deployment did not start:\n{}\n{}",
+                owner.said(),
+                owner.logged()
+            )
+        })
+    }
+
+    /// Waits for deployment `id` to reach a final state; returns it.
+    async fn settled(&self, id: i64, survivor: &Replica) -> String {
+        let pool = &self.pool;
+        until(Duration::from_secs(60), async || {
+            let (newest_id, state, _, _) = newest(pool).await?;
+            (newest_id == id && !["pending", "running", "paused"].contains(&state.as_str()))
+                .then_some(state)
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "deployment #{id} never finished; the survivor said:\n{}\nand logged:\n{}",
+                survivor.said(),
+                survivor.logged()
+            )
+        })
+    }
+}
+
+/// How many rollouts to kill (`SWITCHYARD_KILL_ROLLOUTS`, default 30).
+fn rollouts() -> usize {
+    std::env::var("SWITCHYARD_KILL_ROLLOUTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_owning_replica_at_random_points_never_loses_a_rollout() {
+    let s = stage().await;
+    let survivor = s.replica("survivor");
+    let mut takeovers = Vec::new();
+    let mut after = None;
+    // A small deterministic generator: the same kill points on every run.
+    let mut seed: u64 = 0x5eed_cafe;
+    for round in 0..rollouts() {
+        let mut owner = s.replica(&format!("owner-{round}"));
+        let id = s.deploy(&mut owner, after).await;
+        after = Some(id);
+        let first_owner = lease_owner(&s.pool, id).await.expect("a lease");
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = Duration::from_millis((seed >> 33) % 2_500);
+        tokio::time::sleep(delay).await;
+        owner.signal(libc::SIGKILL);
+        let killed = Instant::now();
+        let pool = &s.pool;
+        // Taken over (or already over when the kill came).
+        let taken = until(Duration::from_secs(30), async || {
+            let owner_now = lease_owner(pool, id).await?;
+            let (_, state, _, _) = newest(pool).await?;
+            if owner_now != first_owner {
+                Some(Some(killed.elapsed()))
+            } else if !["pending", "running", "paused"].contains(&state.as_str()) {
+                Some(None)
+            } else {
+                None
+            }
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "round {round}: #{id} was not taken over; survivor:\n{}\n{}",
+                survivor.said(),
+                survivor.logged()
+            )
+        });
+        let state = s.settled(id, &survivor).await;
+        let route = weights(&s.f).await;
+        assert!(
+            route == (100, 0) || route == (0, 100),
+            "round {round} (killed after {delay:?}): #{id} ended {state} with the route at {route:?}"
+        );
+        eprintln!(
+            "round {round}: #{id} killed after {delay:?}, taken over after {taken:?}, {state}"
+        );
+        if let Some(t) = taken {
+            takeovers.push(t);
+            assert!(
+                survivor
+                    .said()
+                    .contains(&format!("↻ Took over #{id} from replica")),
+                "round {round}: the channel was not told of the takeover of #{id}:\n{}",
+                survivor.said()
+            );
+        }
+        drop(owner);
+    }
+    let slowest = takeovers.iter().max().copied().unwrap_or_default();
+    eprintln!(
+        "replicas: {} of {} rollouts taken over after kill -9; takeover after the kill: max {:?} (lease {:?})",
+        takeovers.len(),
+        rollouts(),
+        slowest,
+        LEASE
+    );
+    assert!(
+        takeovers.len() * 2 >= rollouts(),
+        "most kills land mid-rollout: {} of {}",
+        takeovers.len(),
+        rollouts()
+    );
+    assert!(
+        slowest <= LEASE + Duration::from_secs(2),
+        "takeover within lease + 2 s, took {slowest:?}"
+    );
+    let count: i64 = sqlx::query("SELECT count(*) AS n FROM deployments")
+        .fetch_one(&s.pool)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(
+        count as usize,
+        rollouts(),
+        "one record per rollout, none lost"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_owner_that_wakes_after_losing_its_lease_moves_no_traffic() {
+    let s = stage().await;
+    let mut owner = s.replica("owner");
+    let id = s.deploy(&mut owner, None).await;
+    // Frozen at its first bake.
+    let pool = &s.pool;
+    until(Duration::from_secs(30), async || {
+        let n: i64 = sqlx::query(
+            "SELECT count(*) AS n FROM journal WHERE deployment_id = $1 AND step LIKE '%shift%'",
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get("n");
+        (n >= 1).then_some(())
+    })
+    .await
+    .expect("the first shift");
+    owner.signal(libc::SIGSTOP);
+    let frozen_at = weights(&s.f).await;
+    let said_before = owner.said();
+
+    let survivor = s.replica("survivor");
+    let state = s.settled(id, &survivor).await;
+    assert_eq!(state, "succeeded", "{}", survivor.said());
+    let after_survivor = weights(&s.f).await;
+    assert_eq!(after_survivor, (0, 100), "frozen at {frozen_at:?}");
+
+    // The owner wakes: its bake deadline has long passed, its next step
+    // would shift traffic, but its lease is gone.
+    owner.signal(libc::SIGCONT);
+    tokio::time::sleep(LEASE * 2).await;
+    assert_eq!(
+        weights(&s.f).await,
+        (0, 100),
+        "the woken owner moved traffic"
+    );
+    let said_after = owner.said();
+    let new_lines = &said_after[said_before.len()..];
+    assert!(
+        !new_lines.contains('%'),
+        "the woken owner reported traffic steps: {new_lines}"
+    );
+    assert!(
+        owner.logged().contains("lost the deployment's lease"),
+        "{}",
+        owner.logged()
+    );
+    assert!(
+        survivor
+            .said()
+            .contains(&format!("↻ Took over #{id} from replica")),
+        "{}",
+        survivor.said()
+    );
+}
