@@ -29,7 +29,7 @@ use crate::store::{
 };
 
 /// `engine.lease` unless configured: renewed every 5 s, so a replica that dies
-/// is replaced within about 15 s plus one look for orphans (7.5 s).
+/// is replaced within about 15 s plus one look for orphans (every 5 s).
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(15);
 
 /// A request to deploy one version of one service to one environment.
@@ -759,12 +759,12 @@ impl Engine {
         Ok(taken)
     }
 
-    /// Looks for orphaned deployments every half lease, for as long as the
+    /// Looks for orphaned deployments every third of a lease, for as long as the
     /// engine lives: what lets a surviving replica finish (or roll back) what a
     /// dead one was doing. Only useful on a shared store.
     pub fn watch_orphans(self: &Arc<Self>) {
         let engine: Weak<Engine> = Arc::downgrade(self);
-        let every = self.core.lease_ttl / 2;
+        let every = self.core.lease_ttl / 3;
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;

@@ -4,7 +4,11 @@
 //! (cargo runs test binaries one at a time) rather than beside two hundred
 //! other tests competing for the two cores.
 
+#[path = "../it/databases.rs"]
+#[allow(dead_code)]
+mod databases;
 #[path = "../it/discord_fake/mod.rs"]
 #[allow(dead_code, unused_imports)]
 mod discord_fake;
+mod replicas;
 mod scenarios;

@@ -58,7 +58,7 @@ pub(crate) fn config(fake: &FakeDiscord, timing: Option<&str>) -> Config {
 /// Warnings (serenity drops a dispatch it cannot parse with only a WARN; the
 /// agent logs a request it gave up on) go to the test's output, so a failure
 /// says why. `RUST_LOG` widens them.
-fn show_warnings() {
+pub(crate) fn show_warnings() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()

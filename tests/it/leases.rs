@@ -224,9 +224,9 @@ async fn a_replica_that_dies_mid_rollout_is_taken_over_within_the_lease_and_fini
     let taken = until(&mut seen_b, |k| matches!(k, EventKind::Recovered { .. })).await;
     let takeover = died.elapsed();
     assert!(
-        takeover <= LEASE + LEASE / 2,
+        takeover <= LEASE + LEASE / 3,
         "taken over {takeover:?} after the owner died (lease {LEASE:?}, looks every {:?})",
-        LEASE / 2
+        LEASE / 3
     );
     match &taken.kind {
         EventKind::Recovered {
@@ -267,7 +267,7 @@ async fn a_clean_stop_hands_the_rollout_over_at_the_survivors_next_look() {
     let stopped = Instant::now();
     until(&mut seen_b, |k| matches!(k, EventKind::Recovered { .. })).await;
     assert!(
-        stopped.elapsed() <= LEASE / 2,
+        stopped.elapsed() <= LEASE / 3,
         "no wait for the expiry: {:?}",
         stopped.elapsed()
     );

@@ -131,13 +131,13 @@ impl Handler {
         };
         if cmd.guild_id.is_some() && !self.channel_allowed(cmd.channel_id.get()) {
             let text = "switchyard does not take commands in this channel.".to_string();
-            respond(cmd.create_response(&ctx.http, reply(text, true)).await);
+            respond(|| cmd.create_response(&ctx.http, reply(text.clone(), true))).await;
             return;
         }
         match super::commands::command_line(&cmd.data.name, &cmd.data.options) {
             Ok(line) => {
                 let echo = format!("{user}: `{}`", line.replace('`', "'"));
-                respond(cmd.create_response(&ctx.http, reply(echo, false)).await);
+                respond(|| cmd.create_response(&ctx.http, reply(echo.clone(), false))).await;
                 let channel = cmd.channel_id.to_string();
                 self.shared.set_home(&user, &channel);
                 self.forward(Incoming {
@@ -148,7 +148,7 @@ impl Handler {
             }
             Err(why) => {
                 let text = format!("{why}. `/help` lists the commands.");
-                respond(cmd.create_response(&ctx.http, reply(text, true)).await);
+                respond(|| cmd.create_response(&ctx.http, reply(text.clone(), true))).await;
             }
         }
     }
@@ -171,7 +171,7 @@ impl Handler {
                     .ephemeral(true)
                     .allowed_mentions(only(&[])),
             );
-            respond(click.create_response(&ctx.http, r).await);
+            respond(|| click.create_response(&ctx.http, r.clone())).await;
             return;
         }
         let channel = click.channel_id.to_string();
@@ -187,11 +187,11 @@ impl Handler {
                 .required(true);
                 let modal = CreateModal::new(format!("sy:code:{owner}"), "switchyard: TOTP code")
                     .components(vec![CreateActionRow::InputText(input)]);
-                respond(
+                respond(|| {
                     click
-                        .create_response(&ctx.http, CreateInteractionResponse::Modal(modal))
-                        .await,
-                );
+                        .create_response(&ctx.http, CreateInteractionResponse::Modal(modal.clone()))
+                })
+                .await;
             }
             "yes" | "no" => {
                 let said = if answer == "yes" { "Proceed" } else { "Cancel" };
@@ -204,7 +204,7 @@ impl Handler {
                         .components(Vec::new())
                         .allowed_mentions(only(&[])),
                 );
-                respond(click.create_response(&ctx.http, r).await);
+                respond(|| click.create_response(&ctx.http, r.clone())).await;
                 self.shared.answered(&channel, &clicker);
                 self.forward(Incoming {
                     channel,
@@ -234,7 +234,7 @@ impl Handler {
                 .ephemeral(true)
                 .allowed_mentions(only(&[])),
         );
-        respond(modal.create_response(&ctx.http, r).await);
+        respond(|| modal.create_response(&ctx.http, r.clone())).await;
         let channel = if modal.guild_id.is_some() {
             modal.channel_id.to_string()
         } else {
@@ -251,8 +251,21 @@ impl Handler {
     }
 }
 
-/// Logs an interaction response that did not go through.
-fn respond(result: serenity::Result<()>) {
+/// Answers an interaction; logs an answer that did not go through. One that
+/// failed in transit (a pooled keep-alive connection closed under it) is sent
+/// once more at once: the interaction's token lives only 3 s, and should the
+/// first answer have arrived after all, Discord refuses the second, which
+/// changes nothing.
+async fn respond<F, Fut>(send: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = serenity::Result<()>>,
+{
+    let mut result = send().await;
+    if let Err(serenity::Error::Http(serenity::http::HttpError::Request(e))) = &result {
+        tracing::info!(error = %e, "an interaction answer failed in transit; sending it again");
+        result = send().await;
+    }
     if let Err(e) = result {
         tracing::warn!(error = %e, "could not answer a Discord interaction");
     }
