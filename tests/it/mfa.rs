@@ -700,3 +700,37 @@ async fn the_demo_authenticator_shows_config_seeds_only() {
     let refusal = mfa.current_code("erin", NOW).await.unwrap_err();
     assert!(matches!(refusal, Refusal::NoDemoCode), "{refusal:?}");
 }
+
+/// Two replicas: two `Mfa` services, each with its own connection pool, on
+/// one PostgreSQL database, as two `switchyard run` processes would be.
+#[tokio::test]
+async fn a_code_used_on_one_replica_is_refused_on_the_other_and_a_lockout_holds_on_both() {
+    let db = crate::databases::Db::postgres().await;
+    let replica = async || {
+        let store = Store::open(&db.url()).await.expect("the store opens");
+        Mfa::new(store, &settings(true), &users()).expect("valid settings")
+    };
+    let (a, b) = (replica().await, replica().await);
+
+    let good = code(ALICE, NOW);
+    assert_eq!(a.verify("alice", &good, NOW).await.unwrap(), step_of(NOW));
+    let refusal = b.verify("alice", &good, NOW + 1_000).await.unwrap_err();
+    assert!(matches!(refusal, Refusal::Replayed), "{refusal:?}");
+
+    // Wrong codes count on whichever replica they land: 5 in a row lock out.
+    let later = NOW + 2 * STEP_MS;
+    let wrong = wrong_code(BOB, later);
+    for (i, mfa) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let refusal = mfa.verify("bob", &wrong, later + i as i64).await.unwrap_err();
+        assert!(
+            matches!(refusal, Refusal::Wrong { attempts_left } if attempts_left == 4 - i as u32),
+            "attempt {}: {refusal:?}",
+            i + 1
+        );
+    }
+    let refusal = b.verify("bob", &wrong, later + 10).await.unwrap_err();
+    assert!(matches!(refusal, Refusal::LockedOut { .. }), "{refusal:?}");
+    // Locked out on the other replica too, even with the right code.
+    let refusal = a.verify("bob", &code(BOB, later), later + 20).await.unwrap_err();
+    assert!(matches!(refusal, Refusal::LockedOut { .. }), "{refusal:?}");
+}
