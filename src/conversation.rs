@@ -16,6 +16,7 @@ mod checklist;
 mod deploys;
 pub mod dialogue;
 mod progress;
+mod routing;
 mod views;
 
 use std::collections::{BTreeMap, HashMap};

@@ -67,12 +67,12 @@ impl Demo {
     }
 
     /// As [`Demo::open`], with the simulated fleet in `dir` but the records in
-    /// `store` when given (a store other replicas share) instead of the
+    /// `shared` when given (a store other replicas share) instead of the
     /// directory's own SQLite file.
     pub async fn open_with(
         config: Config,
         dir: &Path,
-        store: Option<Store>,
+        shared: Option<Backing>,
         chat: Arc<dyn ChatPort>,
         clock: Clock,
     ) -> Result<Demo, DemoError> {
@@ -103,18 +103,19 @@ impl Demo {
                 version,
             )?;
         }
-        let store = match store {
-            Some(store) => store,
-            None => {
-                Store::open(&format!("sqlite://{}", dir.join("switchyard.db").display())).await?
-            }
+        let backing = match shared {
+            Some(shared) => shared,
+            None => Backing::new(
+                Store::open(&format!("sqlite://{}", dir.join("switchyard.db").display())).await?,
+            ),
         };
+        let store = backing.store.clone();
         let (agent, engine) = assemble(
             config,
             sim.cloud(),
             Some(sim.clone()),
             crate::gates::Registry::default(),
-            store.clone(),
+            backing,
             chat,
             clock,
         )
@@ -151,10 +152,11 @@ pub async fn assemble(
     cloud: Cloud,
     sim: Option<Sim>,
     registry: crate::gates::Registry,
-    store: Store,
+    backing: Backing,
     chat: Arc<dyn ChatPort>,
     clock: Clock,
 ) -> Result<(Arc<Agent>, Arc<Engine>), DemoError> {
+    let Backing { store, replica } = backing;
     let mfa = Mfa::new(store.clone(), &config.mfa, &config.users)?;
     let retry = Retry {
         deadline: config.engine.retry_deadline,
@@ -163,6 +165,7 @@ pub async fn assemble(
     let options = EngineOptions {
         recovery: config.engine.recovery,
         lease: Some(config.engine.lease),
+        replica,
         ..EngineOptions::default()
     };
     let shared_store = store.backend() == crate::store::Backend::Postgres;
@@ -195,6 +198,25 @@ pub async fn assemble(
         engine.watch_orphans();
     }
     Ok((agent, engine))
+}
+
+/// Where the agent keeps its records, and under which name it takes leases
+/// and asks questions there.
+pub struct Backing {
+    pub store: Store,
+    /// This replica's name; [`crate::replica::id`] when `None` (tests run
+    /// two replicas in one process, which need two names).
+    pub replica: Option<String>,
+}
+
+impl Backing {
+    /// `store`, under this process's replica id.
+    pub fn new(store: Store) -> Backing {
+        Backing {
+            store,
+            replica: None,
+        }
+    }
 }
 
 /// How long the console waits, at the end of its input, for a deployment that

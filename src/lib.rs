@@ -26,7 +26,9 @@
 //! - [`replica`]: this process's id among replicas sharing one store.
 //! - [`rollout`]: the deployment engine: steps, analysis, automatic rollback,
 //!   crash recovery.
-//! - [`store`]: deployments, their journal, audit log, locks and MFA state (SQLite).
+//! - [`store`]: deployments, their journal, audit log, locks, MFA state, event
+//!   claims, deployment leases and open questions (SQLite, or PostgreSQL
+//!   shared by replicas).
 //! - [`telemetry`]: the metrics `/metrics` exposes and the alert rules rely on.
 
 pub mod chat;

@@ -562,11 +562,11 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
                 let shared = if config.store.url.starts_with("sqlite:") {
                     None
                 } else {
-                    Some(
+                    Some(switchyard::demo::Backing::new(
                         Store::open(&config.store.url)
                             .await
                             .context("opening the store")?,
-                    )
+                    ))
                 };
                 let demo = Demo::open_with(config.clone(), data_dir, shared, chat, Clock::system())
                     .await
@@ -597,7 +597,7 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
                     fleet.cloud(),
                     None,
                     switchyard::gates::Registry::aws(fleet.clone()),
-                    store,
+                    switchyard::demo::Backing::new(store),
                     chat,
                     Clock::system(),
                 )

@@ -5,7 +5,9 @@
 //! - [`analysis`]: judging a step's signals against thresholds and the baseline.
 //! - [`runner`]: one deployment's task: steps, bakes, pause/abort, rollback.
 //! - [`engine`]: the front door: start, pause, resume, abort, rollback, locks,
-//!   recovery after a restart.
+//!   recovery after a restart, takeover of a dead replica's deployments.
+//! - `tenure`: the leases this engine holds on its deployments, renewed in
+//!   the background and checked before every journal write.
 //! - [`events`]: what the engine tells chat and notifications while it works.
 //! - [`retry`]: backoff for throttled calls; weights read back until applied.
 //!

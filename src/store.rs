@@ -1,6 +1,8 @@
 //! What switchyard remembers: deployments and the journal of their steps, the
-//! audit log, environment locks and per-user MFA state, in an embedded SQLite
-//! database (PostgreSQL later, behind this same API).
+//! audit log, environment locks and per-user MFA state, and what replicas
+//! sharing the store coordinate through (event claims, deployment leases, who
+//! asked which question), in an embedded SQLite database or a PostgreSQL one
+//! several replicas share, behind this same API.
 //!
 //! The rollout engine writes state *before* the side effect it governs (a journal
 //! step before the traffic shift), so that after a crash [`Store::unfinished`] and
@@ -25,6 +27,7 @@ mod locks;
 mod mfa;
 mod plans;
 mod queries;
+mod questions;
 pub mod report;
 
 use std::str::FromStr;

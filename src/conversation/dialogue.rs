@@ -88,6 +88,7 @@ impl Agent {
                 .map(|(_, p)| p);
             (id, replaced)
         };
+        self.record_question(&key).await;
         // One question per person: a new one drops the old, and says so.
         if let Some(old) = replaced {
             let view = serde_json::json!({"kind": "replaced", "question": old.question(), "what": old.what()});
@@ -120,6 +121,7 @@ impl Agent {
                 }
             };
             if let Some((_, pending)) = expired {
+                agent.unrecord_question(&key).await;
                 let text = agent.render(
                     "dialogue.j2",
                     serde_json::json!({"kind": "expired", "user": key.1, "question": pending.question(), "what": pending.what()}),
@@ -144,7 +146,7 @@ impl Agent {
                 let Some(answer) = yes_or_no(&msg.text) else {
                     return false;
                 };
-                self.forget_question(&key);
+                self.forget_question(&key).await;
                 match answer {
                     Answer::No => {
                         self.cancelled(msg, &action).await;
@@ -155,7 +157,7 @@ impl Agent {
                 true
             }
             Pending::Totp { action } if yes_or_no(&msg.text) == Some(Answer::No) => {
-                self.forget_question(&key);
+                self.forget_question(&key).await;
                 self.cancelled(msg, &action).await;
                 true
             }
@@ -173,7 +175,7 @@ impl Agent {
                     .await
                 {
                     Ok(_) => {
-                        self.forget_question(&key);
+                        self.forget_question(&key).await;
                         let text = self.render("mfa_result.j2", serde_json::json!({"ok": true}));
                         self.say(&msg.channel, text).await;
                         self.proceed(msg, action).await;
@@ -184,7 +186,7 @@ impl Agent {
                             refusal,
                             MfaRefusal::LockedOut { .. } | MfaRefusal::NotEnrolled
                         ) {
-                            self.forget_question(&key);
+                            self.forget_question(&key).await;
                         }
                         self.code_refused(msg, &refusal, false).await;
                     }
@@ -198,7 +200,7 @@ impl Agent {
                     .await
                 {
                     Ok(_) => {
-                        self.forget_question(&key);
+                        self.forget_question(&key).await;
                         self.enroll(msg).await;
                     }
                     Err(refusal) => {
@@ -214,7 +216,7 @@ impl Agent {
                     .await
                 {
                     Ok(()) => {
-                        self.forget_question(&key);
+                        self.forget_question(&key).await;
                         let text = self.render("reply.j2", serde_json::json!({"kind": "enrolled"}));
                         self.send(Message::private(&msg.channel, &msg.user, text))
                             .await;
@@ -261,8 +263,32 @@ impl Agent {
         self.ask(msg, Pending::Totp { action }, text).await;
     }
 
-    fn forget_question(&self, key: &(String, String)) {
+    async fn forget_question(&self, key: &(String, String)) {
         self.state.lock().expect("state lock").dialogues.remove(key);
+        self.unrecord_question(key).await;
+    }
+
+    /// Tells the other replicas that this one waits for an answer from
+    /// `key`'s user in `key`'s channel (see [`crate::store::Store::question_owner`]).
+    async fn record_question(&self, key: &(String, String)) {
+        let until = self.clock.now_ms() + self.question_timeout.as_millis() as i64;
+        if let Err(e) = self
+            .store
+            .put_question(&key.0, &key.1, self.engine.replica(), until)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record a question for the other replicas");
+        }
+    }
+
+    async fn unrecord_question(&self, key: &(String, String)) {
+        if let Err(e) = self
+            .store
+            .drop_question(&key.0, &key.1, self.engine.replica())
+            .await
+        {
+            tracing::warn!(error = %e, "could not forget a question");
+        }
     }
 
     /// `mfa enroll`: a new secret, shown privately, active after one valid code.
@@ -292,10 +318,15 @@ impl Agent {
                 })
                 .await;
                 let key = (msg.channel.clone(), msg.user.clone());
-                let mut state = self.state.lock().expect("state lock");
-                state.next_question += 1;
-                let id = state.next_question;
-                state.dialogues.insert(key, (id, Pending::EnrollCode));
+                {
+                    let mut state = self.state.lock().expect("state lock");
+                    state.next_question += 1;
+                    let id = state.next_question;
+                    state
+                        .dialogues
+                        .insert(key.clone(), (id, Pending::EnrollCode));
+                }
+                self.record_question(&key).await;
             }
             // Replacing an authenticator first takes a code from the current one,
             // or a taken-over chat account could enrol its own device.

@@ -7,15 +7,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchyard::chat::Incoming;
 use switchyard::chat::discord::DiscordChat;
 use switchyard::clock::Clock;
-use switchyard::demo::Demo;
+use switchyard::demo::{Backing, Demo};
 use switchyard::intent::Grammar;
 use switchyard::store::Store;
 
 use crate::databases::Db;
 use crate::discord_fake::{FakeDiscord, FakeUser};
-use crate::scenarios::{ALICE, PATIENCE, config};
+use crate::scenarios::{ALICE, BOB, PATIENCE, config};
 
 /// One replica: its own simulated fleet directory, the shared store.
 struct Replica {
@@ -23,7 +24,7 @@ struct Replica {
     _dir: tempfile::TempDir,
 }
 
-async fn replica(fake: &FakeDiscord, store_url: &str, clock: Clock) -> Replica {
+async fn replica(fake: &FakeDiscord, store_url: &str, clock: Clock, name: &str) -> Replica {
     let config = config(fake, None);
     let settings = config.discord.clone().unwrap();
     let http = switchyard::chat::discord::http(&settings).unwrap();
@@ -33,7 +34,10 @@ async fn replica(fake: &FakeDiscord, store_url: &str, clock: Clock) -> Replica {
     let demo = Demo::open_with(
         config.clone(),
         dir.path(),
-        Some(store),
+        Some(Backing {
+            store,
+            replica: Some(name.to_owned()),
+        }),
         Arc::new(chat.clone()),
         clock,
     )
@@ -67,8 +71,8 @@ async fn two_hundred_commands_seen_by_two_replicas_are_handled_exactly_once_each
     let alice = FakeUser::new(ALICE, "alice");
     fake.add_user(&alice);
     let clock = Clock::starting_at(1_767_225_600_000);
-    let a = replica(&fake, &db.url(), clock).await;
-    let b = replica(&fake, &db.url(), clock).await;
+    let a = replica(&fake, &db.url(), clock, "replica-a").await;
+    let b = replica(&fake, &db.url(), clock, "replica-b").await;
     assert!(
         fake.wait_for(|f| f.connections() == 2, PATIENCE).await,
         "both replicas connect to the gateway"
@@ -128,4 +132,95 @@ async fn two_hundred_commands_seen_by_two_replicas_are_handled_exactly_once_each
     let history = store.history(None, 10).await.unwrap();
     assert_eq!(history.len(), 1, "one deployment recorded: {history:#?}");
     drop(b);
+}
+
+/// Waits until the bot's messages in `channel` include one containing `text`.
+async fn bot_says(fake: &FakeDiscord, channel: u64, text: &str) {
+    assert!(
+        fake.wait_for(
+            |f| bot_messages(f, channel).iter().any(|m| m.contains(text)),
+            PATIENCE
+        )
+        .await,
+        "no {text:?} in {:#?}",
+        bot_messages(fake, channel)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn answers_and_approvals_reach_the_replica_that_asked_for_them() {
+    crate::scenarios::show_warnings();
+    let db = Db::postgres().await;
+    let fake = FakeDiscord::start().await;
+    let alice = FakeUser::new(ALICE, "alice");
+    let bob = FakeUser::new(BOB, "bob");
+    fake.add_user(&alice);
+    fake.add_user(&bob);
+    let clock = Clock::starting_at(1_767_225_600_000);
+    let a = replica(&fake, &db.url(), clock, "replica-a").await;
+    let b = replica(&fake, &db.url(), clock, "replica-b").await;
+    assert!(fake.wait_for(|f| f.connections() == 2, PATIENCE).await);
+    let channel = FIRST + 99;
+    // Which replica `replica` says must handle `user` saying `text` here.
+    let routed = async |replica: &Replica, user: &str, text: &str| {
+        let line = Incoming {
+            channel: channel.to_string(),
+            user: user.into(),
+            text: text.into(),
+        };
+        replica.demo.agent.belongs_elsewhere(&line).await
+    };
+
+    fake.say(channel, &alice, "!sy promote 1.3.0 from tst to prd")
+        .await;
+    bot_says(&fake, channel, "Proceed with PRD promotion of 1.3.0?").await;
+    // Whichever replica asked holds the question; the other defers to it.
+    let (asker, other) = match routed(&a, "alice", "yes").await {
+        None => (&a, &b),
+        Some(_) => (&b, &a),
+    };
+    let asker_name = asker.demo.engine.replica().to_owned();
+    assert_eq!(
+        routed(other, "alice", "yes").await,
+        Some(asker_name.clone())
+    );
+    // Someone else's lines are anybody's.
+    assert_eq!(routed(other, "bob", "status prd").await, None);
+
+    fake.say(channel, &alice, "yes").await;
+    bot_says(&fake, channel, "Enter TOTP code").await;
+    let mfa = switchyard::mfa::Mfa::new(
+        asker.demo.store.clone(),
+        &switchyard::config::Config::demo().mfa,
+        &switchyard::config::Config::demo().users,
+    )
+    .unwrap();
+    let code = mfa.current_code("alice", clock.now_ms()).await.unwrap().0;
+    fake.say(channel, &alice, &code).await;
+    bot_says(&fake, channel, "✓ MFA verified").await;
+    bot_says(&fake, channel, "Waiting for approval of #1").await;
+    // bob's approval belongs to the replica holding the pending deployment.
+    assert_eq!(
+        routed(other, "bob", "approve #1").await,
+        Some(asker_name.clone())
+    );
+    assert_eq!(
+        routed(other, "bob", "approve").await,
+        Some(asker_name.clone()),
+        "the one request pending in the channel"
+    );
+    fake.say(channel, &bob, "!sy approve").await;
+    bot_says(&fake, channel, "#1 approved by bob").await;
+    bot_says(&fake, channel, "Deployment successful! #1").await;
+    let said = bot_messages(&fake, channel);
+    assert!(
+        !said
+            .iter()
+            .any(|m| m.contains("no question waiting") || m.contains("no approval pending")),
+        "an answer reached the replica that had not asked: {said:#?}"
+    );
+    assert!(
+        other.demo.engine.driving().is_empty(),
+        "the other replica drove nothing"
+    );
 }

@@ -1384,7 +1384,7 @@ async fn a_deploy_through_the_agent_on_moto_checks_the_image_and_ends_with_green
         aws.cloud(),
         None,
         switchyard::gates::Registry::aws(aws.clone()),
-        store.clone(),
+        switchyard::demo::Backing::new(store.clone()),
         said.clone(),
         switchyard::clock::Clock::system(),
     )

@@ -143,33 +143,8 @@ fn run(config: &std::path::Path, lines: &[&str]) -> String {
 
 /// The listener's forward weights and the green service's image, as moto has them.
 async fn observed(f: &Fixture) -> ((i32, i32), String) {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(f.region.clone()))
-        .endpoint_url(&f.endpoint)
-        .test_credentials()
-        .load()
-        .await;
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
-    let ecs = aws_sdk_ecs::Client::new(&sdk);
-    let listener = elb
-        .describe_listeners()
-        .listener_arns(&f.listener)
-        .send()
-        .await
-        .unwrap();
-    let forward = listener.listeners()[0].default_actions()[0]
-        .forward_config()
-        .unwrap()
-        .target_groups()
-        .to_vec();
-    let weight = |arn: &str| {
-        forward
-            .iter()
-            .find(|t| t.target_group_arn() == Some(arn))
-            .and_then(|t| t.weight())
-            .unwrap()
-    };
-    let weights = (weight(&f.blue_target_group), weight(&f.green_target_group));
+    let weights = crate::moto::listener_weights(f).await;
+    let ecs = aws_sdk_ecs::Client::new(&crate::moto::sdk_config(f).await);
     let services = ecs
         .describe_services()
         .cluster(&f.cluster)

@@ -199,17 +199,30 @@ fn finished(k: &EventKind) -> bool {
     matches!(k, EventKind::Finished { .. })
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_replica_that_dies_mid_rollout_is_taken_over_within_the_lease_and_finishes() {
-    let c = cluster().await;
+/// Replica a driving a rollout (at 10% green), replica b watching for
+/// orphans: a, b, b's events and the deployment's id.
+async fn a_drives_b_watches(
+    c: &Cluster,
+) -> (
+    Engine,
+    std::sync::Arc<Engine>,
+    broadcast::Receiver<Event>,
+    i64,
+) {
     let a = c.replica("replica-a").await;
     let b = std::sync::Arc::new(c.replica("replica-b").await);
     b.watch_orphans();
-    let mut seen_b = b.subscribe();
-
+    let seen_b = b.subscribe();
     let mut seen_a = a.subscribe();
     let id = a.start(c.request()).await.unwrap();
     until(&mut seen_a, at_green(10)).await;
+    (a, b, seen_b, id)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replica_that_dies_mid_rollout_is_taken_over_within_the_lease_and_finishes() {
+    let c = cluster().await;
+    let (a, b, mut seen_b, id) = a_drives_b_watches(&c).await;
     assert!(
         b.take_over_orphans().await.unwrap().is_empty(),
         "a live replica's deployment is not taken over"
@@ -251,13 +264,7 @@ async fn a_replica_that_dies_mid_rollout_is_taken_over_within_the_lease_and_fini
 #[tokio::test(start_paused = true)]
 async fn a_clean_stop_hands_the_rollout_over_at_the_survivors_next_look() {
     let c = cluster().await;
-    let a = c.replica("replica-a").await;
-    let b = std::sync::Arc::new(c.replica("replica-b").await);
-    b.watch_orphans();
-    let mut seen_b = b.subscribe();
-    let mut seen_a = a.subscribe();
-    let id = a.start(c.request()).await.unwrap();
-    until(&mut seen_a, at_green(10)).await;
+    let (a, b, mut seen_b, id) = a_drives_b_watches(&c).await;
 
     assert_eq!(
         a.hand_over().await,

@@ -721,7 +721,10 @@ async fn a_code_used_on_one_replica_is_refused_on_the_other_and_a_lockout_holds_
     let later = NOW + 2 * STEP_MS;
     let wrong = wrong_code(BOB, later);
     for (i, mfa) in [&a, &b, &a, &b].into_iter().enumerate() {
-        let refusal = mfa.verify("bob", &wrong, later + i as i64).await.unwrap_err();
+        let refusal = mfa
+            .verify("bob", &wrong, later + i as i64)
+            .await
+            .unwrap_err();
         assert!(
             matches!(refusal, Refusal::Wrong { attempts_left } if attempts_left == 4 - i as u32),
             "attempt {}: {refusal:?}",
@@ -731,6 +734,9 @@ async fn a_code_used_on_one_replica_is_refused_on_the_other_and_a_lockout_holds_
     let refusal = b.verify("bob", &wrong, later + 10).await.unwrap_err();
     assert!(matches!(refusal, Refusal::LockedOut { .. }), "{refusal:?}");
     // Locked out on the other replica too, even with the right code.
-    let refusal = a.verify("bob", &code(BOB, later), later + 20).await.unwrap_err();
+    let refusal = a
+        .verify("bob", &code(BOB, later), later + 20)
+        .await
+        .unwrap_err();
     assert!(matches!(refusal, Refusal::LockedOut { .. }), "{refusal:?}");
 }

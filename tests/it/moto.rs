@@ -308,3 +308,37 @@ pub fn answers_http(addr: SocketAddr) -> bool {
     let mut head = [0u8; 5];
     stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
 }
+
+/// The SDK's configuration for the stack in `f` (test credentials).
+pub async fn sdk_config(f: &Fixture) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(f.region.clone()))
+        .endpoint_url(&f.endpoint)
+        .test_credentials()
+        .load()
+        .await
+}
+
+/// The listener's (blue, green) forward weights, as moto has them.
+pub async fn listener_weights(f: &Fixture) -> (i32, i32) {
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config(f).await);
+    let listener = elb
+        .describe_listeners()
+        .listener_arns(&f.listener)
+        .send()
+        .await
+        .unwrap();
+    let forward = listener.listeners()[0].default_actions()[0]
+        .forward_config()
+        .unwrap()
+        .target_groups()
+        .to_vec();
+    let weight = |arn: &str| {
+        forward
+            .iter()
+            .find(|t| t.target_group_arn() == Some(arn))
+            .and_then(|t| t.weight())
+            .unwrap()
+    };
+    (weight(&f.blue_target_group), weight(&f.green_target_group))
+}

@@ -231,36 +231,6 @@ async fn lease_owner(pool: &sqlx::PgPool, id: i64) -> Option<String> {
         .map(|r| r.get("owner"))
 }
 
-/// The listener's (blue, green) weights as moto has them.
-async fn weights(f: &Fixture) -> (i32, i32) {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(f.region.clone()))
-        .endpoint_url(&f.endpoint)
-        .test_credentials()
-        .load()
-        .await;
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
-    let listener = elb
-        .describe_listeners()
-        .listener_arns(&f.listener)
-        .send()
-        .await
-        .unwrap();
-    let forward = listener.listeners()[0].default_actions()[0]
-        .forward_config()
-        .unwrap()
-        .target_groups()
-        .to_vec();
-    let weight = |arn: &str| {
-        forward
-            .iter()
-            .find(|t| t.target_group_arn() == Some(arn))
-            .and_then(|t| t.weight())
-            .unwrap()
-    };
-    (weight(&f.blue_target_group), weight(&f.green_target_group))
-}
-
 struct Stage {
     _moto: Moto,
     _prometheus: Prometheus,
@@ -415,7 +385,7 @@ async fn killing_the_owning_replica_at_random_points_never_loses_a_rollout() {
             )
         });
         let state = s.settled(id, &survivor).await;
-        let route = weights(&s.f).await;
+        let route = crate::moto::listener_weights(&s.f).await;
         assert!(
             route == (100, 0) || route == (0, 100),
             "round {round} (killed after {delay:?}): #{id} ended {state} with the route at {route:?}"
@@ -492,13 +462,13 @@ async fn a_frozen_owner_that_wakes_after_losing_its_lease_moves_no_traffic() {
     .await
     .expect("the first shift");
     owner.signal(libc::SIGSTOP);
-    let frozen_at = weights(&s.f).await;
+    let frozen_at = crate::moto::listener_weights(&s.f).await;
     let said_before = owner.said();
 
     let survivor = s.replica("survivor");
     let state = s.settled(id, &survivor).await;
     assert_eq!(state, "succeeded", "{}", survivor.said());
-    let after_survivor = weights(&s.f).await;
+    let after_survivor = crate::moto::listener_weights(&s.f).await;
     assert_eq!(after_survivor, (0, 100), "frozen at {frozen_at:?}");
 
     // The owner wakes: its bake deadline has long passed, its next step
@@ -506,7 +476,7 @@ async fn a_frozen_owner_that_wakes_after_losing_its_lease_moves_no_traffic() {
     owner.signal(libc::SIGCONT);
     tokio::time::sleep(LEASE * 2).await;
     assert_eq!(
-        weights(&s.f).await,
+        crate::moto::listener_weights(&s.f).await,
         (0, 100),
         "the woken owner moved traffic"
     );

@@ -80,6 +80,24 @@ impl Handler {
         }
     }
 
+    /// True when another replica holds what this line is about (it asked the
+    /// speaker a question, or drives the deployment the line acts on): that
+    /// one handles it, and this one leaves it alone without claiming it.
+    async fn elsewhere(&self, channel: &str, user: &str, text: &str) -> bool {
+        let probe = Incoming {
+            channel: channel.to_string(),
+            user: user.to_string(),
+            text: text.to_string(),
+        };
+        match self.agent.belongs_elsewhere(&probe).await {
+            Some(owner) => {
+                tracing::debug!(%owner, "the replica holding this line's subject handles it");
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Hands `incoming` to the agent, after everything its author sent before.
     fn forward(&self, incoming: Incoming) {
         let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
@@ -300,9 +318,6 @@ impl EventHandler for Handler {
         if !dm && !self.channel_allowed(msg.channel_id.get()) {
             return;
         }
-        if !self.claim("discord-message", msg.id.get()).await {
-            return;
-        }
         let user = self.shared.identify(msg.author.id, &msg.author.name);
         let here = msg.channel_id.to_string();
         // A direct message answers in the channel its author last used.
@@ -311,6 +326,13 @@ impl EventHandler for Handler {
         } else {
             here.clone()
         };
+        let said = self.addressed(&msg.content).unwrap_or(msg.content.trim());
+        if self.elsewhere(&channel, &user, said).await {
+            return;
+        }
+        if !self.claim("discord-message", msg.id.get()).await {
+            return;
+        }
         let text = match self.addressed(&msg.content) {
             Some(rest) => rest.to_string(),
             None if dm => msg.content.trim().to_string(),
@@ -343,6 +365,36 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        // What the interaction would say as a line, to find the replica it
+        // belongs to (a click or a modal only answers a question).
+        let (channel, user, line) = match &interaction {
+            Interaction::Command(cmd) => (
+                cmd.channel_id.to_string(),
+                self.shared.identify(cmd.user.id, &cmd.user.name),
+                super::commands::command_line(&cmd.data.name, &cmd.data.options)
+                    .unwrap_or_default(),
+            ),
+            Interaction::Component(click) => (
+                click.channel_id.to_string(),
+                self.shared.identify(click.user.id, &click.user.name),
+                String::new(),
+            ),
+            Interaction::Modal(modal) => {
+                let user = self.shared.identify(modal.user.id, &modal.user.name);
+                let channel = match modal.guild_id {
+                    Some(_) => modal.channel_id.to_string(),
+                    None => self
+                        .shared
+                        .home(&user)
+                        .unwrap_or_else(|| modal.channel_id.to_string()),
+                };
+                (channel, user, String::new())
+            }
+            _ => return,
+        };
+        if self.elsewhere(&channel, &user, &line).await {
+            return;
+        }
         if !self
             .claim("discord-interaction", interaction.id().get())
             .await

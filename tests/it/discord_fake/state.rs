@@ -188,6 +188,8 @@ pub(super) struct Interaction {
     pub channel: u64,
     pub user: u64,
     pub created_at: Instant,
+    /// The same moment on the real clock (see [`super::interactions`]).
+    pub created_real: std::time::Instant,
     pub acknowledged: bool,
     /// The message the original response created or updated.
     pub original: Option<u64>,
