@@ -21,6 +21,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
+
+use crate::clock::Held;
 use serenity::all::{
     ActionRowComponent, CommandInteraction, ComponentInteraction, Context, CreateActionRow,
     CreateCommand, CreateInputText, CreateInteractionResponse, CreateInteractionResponseMessage,
@@ -277,12 +279,13 @@ impl Handler {
 async fn respond<F, Fut>(send: F)
 where
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = serenity::Result<()>>,
+    Fut: std::future::Future<Output = serenity::Result<()>> + Send,
 {
-    let mut result = send().await;
+    // Held, as the outbox's requests are (see `Outbox::call`).
+    let mut result = send().held().await;
     if let Err(serenity::Error::Http(serenity::http::HttpError::Request(e))) = &result {
         tracing::info!(error = %e, "an interaction answer failed in transit; sending it again");
-        result = send().await;
+        result = send().held().await;
     }
     if let Err(e) = result {
         tracing::warn!(error = %e, "could not answer a Discord interaction");

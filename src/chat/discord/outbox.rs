@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::board::Boards;
+use crate::clock::Held;
 
 /// Queued requests per channel before new ones are dropped.
 const LANE_CAPACITY: usize = 256;
@@ -235,10 +236,14 @@ impl Outbox {
     async fn call<T, F, Fut>(&self, what: &str, mut request: F) -> Option<T>
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = serenity::Result<T>>,
+        Fut: std::future::Future<Output = serenity::Result<T>> + Send,
+        T: Send,
     {
         for attempt in 0..2 {
-            match tokio::time::timeout(self.timeout, request()).await {
+            // Held: while the request is on the network the runtime looks
+            // idle, and a paused test clock would jump ahead (to this very
+            // timeout) although no time passed. Real clocks are unaffected.
+            match tokio::time::timeout(self.timeout, request().held()).await {
                 Ok(Ok(value)) => return Some(value),
                 Ok(Err(e)) => {
                     let status = match &e {
