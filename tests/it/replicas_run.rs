@@ -130,7 +130,7 @@ impl Replica {
             .arg("run")
             .arg("--data-dir")
             .arg(data)
-            .env("RUST_LOG", "warn,switchyard::rollout=info")
+            .env("RUST_LOG", "warn,switchyard=info")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -169,7 +169,8 @@ impl Replica {
 
 impl Drop for Replica {
     fn drop(&mut self) {
-        self.signal(libc::SIGCONT);
+        // SAFETY: as in `signal`; the child may be gone already, which is fine.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGCONT) };
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -274,6 +275,25 @@ impl Stage {
         let data = self.dir.path().join(name);
         std::fs::create_dir_all(&data).unwrap();
         Replica::start(&self.config, &data)
+    }
+
+    /// A replica with its own configuration, serving HTTP on a free port;
+    /// returns it and the port.
+    fn replica_with_http(&self, name: &str) -> (Replica, u16) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let data = self.dir.path().join(name);
+        std::fs::create_dir_all(&data).unwrap();
+        let config = data.join("switchyard.toml");
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        std::fs::write(
+            &config,
+            format!("{text}\n[http]\nlisten = \"127.0.0.1:{port}\"\n"),
+        )
+        .unwrap();
+        (Replica::start(&config, &data), port)
     }
 
     /// The version the route serves now, from the newest record.
@@ -496,6 +516,57 @@ async fn a_frozen_owner_that_wakes_after_losing_its_lease_moves_no_traffic() {
             .said()
             .contains(&format!("↻ Took over #{id} from replica")),
         "{}",
+        survivor.said()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_hands_the_rollout_over_before_the_lease_expires_and_readyz_names_the_holder() {
+    let s = stage().await;
+    let (mut owner, _) = s.replica_with_http("owner");
+    let (survivor, port) = s.replica_with_http("survivor");
+    let id = s.deploy(&mut owner, None).await;
+    let first_owner = lease_owner(&s.pool, id).await.expect("a lease");
+    owner.signal(libc::SIGTERM);
+    let expires_at = lease_expiry(&s.pool, id).await;
+    let pool = &s.pool;
+    let new_owner = until(Duration::from_secs(30), async || {
+        lease_owner(pool, id).await.filter(|o| *o != first_owner)
+    })
+    .await
+    .unwrap_or_else(|| panic!("#{id} was not taken over:\n{}", survivor.logged()));
+    let taken_at = wall_ms();
+    assert!(
+        taken_at < expires_at,
+        "taken over {} ms after the lease would have expired: the lease was not released",
+        taken_at - expires_at
+    );
+    let status = owner.child.wait().unwrap();
+    assert!(
+        status.success(),
+        "the owner stopped cleanly on SIGTERM: {status}\n{}",
+        owner.logged()
+    );
+    assert!(
+        owner.logged().contains("released the leases"),
+        "{}",
+        owner.logged()
+    );
+
+    let ready: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["replica"], serde_json::json!(new_owner), "{ready}");
+    // Resumed when the new colour could be vouched for, else rolled back.
+    let state = s.settled(id, &survivor).await;
+    let route = crate::moto::listener_weights(&s.f).await;
+    assert!(
+        (state == "succeeded" && route == (0, 100))
+            || (state == "rolled_back" && route == (100, 0)),
+        "#{id} ended {state} with the route at {route:?}:\n{}",
         survivor.said()
     );
 }
