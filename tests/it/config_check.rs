@@ -516,3 +516,35 @@ stg = "123456789012345678"
         missing.errors
     );
 }
+
+#[test]
+fn a_postgres_store_is_accepted_and_a_bad_store_url_is_refused_without_echoing_it() {
+    let env = "[[environments]]\nname = \"prd\"\n";
+    let shared = config::check_str(&format!(
+        "[store]\nurl = \"postgres://switchyard:hunter2@db.internal/switchyard\"\n{env}"
+    ));
+    assert!(shared.errors.is_empty(), "{:#?}", shared.errors);
+    let bad = config::check_str(&format!(
+        "[store]\nurl = \"mysql://switchyard:hunter2@db/switchyard\"\n{env}"
+    ));
+    let error = single_error(&bad);
+    assert_eq!(error.key, "store.url");
+    assert!(error.message.contains("postgres://"), "{}", error.message);
+    assert!(
+        !error.message.contains("hunter2"),
+        "the password was echoed: {}",
+        error.message
+    );
+}
+
+#[test]
+fn a_lease_outside_three_seconds_to_ten_minutes_is_refused() {
+    for lease in ["1s", "11m"] {
+        let report = config::check_str(&format!(
+            "[engine]\nlease = \"{lease}\"\n[[environments]]\nname = \"prd\"\n"
+        ));
+        assert_eq!(keys(&report.errors), ["engine.lease"], "{lease}");
+    }
+    let ok = config::check_str("[engine]\nlease = \"3s\"\n[[environments]]\nname = \"prd\"\n");
+    assert!(ok.errors.is_empty(), "{:#?}", ok.errors);
+}
