@@ -317,3 +317,71 @@ async fn a_replica_that_lost_its_lease_stops_at_its_next_step_without_moving_tra
         "a did not finish b's deployment"
     );
 }
+
+/// The simulated fleet's side of the kill test (the moto side, with real
+/// processes, is `replicas_run.rs`): 30 rollouts, each owner dropped (its
+/// tasks and renewals stop dead, nothing is released) at a pseudo-random
+/// point; a fresh survivor finishes or rolls back every one.
+#[tokio::test(start_paused = true)]
+async fn thirty_owners_killed_at_random_points_leave_no_rollout_unfinished() {
+    let c = cluster().await;
+    let mut seed: u64 = 0x0dd_ba11;
+    let mut taken_over = 0;
+    let mut versions = ["1.3.0", "1.2.0"].iter().cycle();
+    for round in 0..30 {
+        let mut request = c.request();
+        let live = c.sim.snapshot(&c.svc).unwrap();
+        let live_version = match live.weights.whole() {
+            Some(switchyard::cloud::Colour::Blue) => live.blue.version.clone(),
+            Some(switchyard::cloud::Colour::Green) => live.green.version.clone(),
+            None => panic!("round {round}: the route is split before it began"),
+        };
+        request.version = versions
+            .find(|v| Some(**v) != live_version.as_deref())
+            .unwrap()
+            .to_string();
+        let owner = c.replica(&format!("owner-{round}")).await;
+        let id = owner.start(request).await.unwrap();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        // The rollout takes about 4 × 60 s of bakes and verification.
+        tokio::time::sleep(Duration::from_millis((seed >> 33) % 260_000)).await;
+        drop(owner);
+        let survivor = std::sync::Arc::new(c.replica(&format!("survivor-{round}")).await);
+        survivor.watch_orphans();
+        let mut seen = survivor.subscribe();
+        let deadline = Instant::now() + Duration::from_secs(3600);
+        loop {
+            let d = survivor.store().deployment(id).await.unwrap().unwrap();
+            if d.state.is_final() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: #{id} never finished"
+            );
+            if let Ok(Ok(e)) = tokio::time::timeout(Duration::from_secs(5), seen.recv()).await
+                && matches!(e.kind, EventKind::Recovered { .. })
+            {
+                taken_over += 1;
+            }
+        }
+        survivor.wait(id).await;
+        let w = c.weights();
+        assert!(
+            w.whole().is_some(),
+            "round {round}: #{id} ended with the route split at {w}"
+        );
+    }
+    assert!(
+        taken_over >= 20,
+        "most kills land mid-rollout: {taken_over} of 30"
+    );
+    let store = Store::open(&c.url).await.unwrap();
+    assert_eq!(
+        store.history(None, 100).await.unwrap().len(),
+        30,
+        "no record lost"
+    );
+}
