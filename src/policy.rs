@@ -29,7 +29,7 @@ pub use versions::check_version;
 
 /// What must happen before an authorised command runs. `Requirements::default()`
 /// is "nothing": read-only commands, dry runs, aborts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Requirements {
     /// Ask "are you sure?" first.
     pub confirm: bool,

@@ -49,6 +49,7 @@ pub use leases::{Lease, Take};
 pub use locks::{Lock, LockOutcome};
 pub use mfa::{MfaState, StepOutcome};
 pub use queries::RECENT;
+pub use questions::OpenQuestion;
 
 use error::During;
 

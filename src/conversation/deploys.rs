@@ -25,7 +25,7 @@ use crate::policy::{self, Requirements};
 use crate::rollout::{DeployRequest, Prepared};
 
 /// What a pending question will do once answered.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Action {
     Deploy {
         req: Box<DeployRequest>,
@@ -50,8 +50,9 @@ impl Action {
     }
 }
 
-/// A deployment waiting for approvals.
-#[derive(Debug, Clone)]
+/// A deployment waiting for approvals. Kept in the store too, so that a
+/// replica taking the deployment over keeps waiting for them.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ApprovalRequest {
     pub prepared: Prepared,
     pub channel: String,
@@ -330,16 +331,19 @@ impl Agent {
                     .filter(|u| *u != msg.user)
                     .collect();
                 let id = prepared.id;
-                self.state.lock().expect("state lock").approvals.insert(
-                    id,
-                    ApprovalRequest {
-                        prepared,
-                        channel: msg.channel.clone(),
-                        needed: requirements.approvals,
-                        approvers: Vec::new(),
-                        wait: requirements.wait,
-                    },
-                );
+                let request = ApprovalRequest {
+                    prepared,
+                    channel: msg.channel.clone(),
+                    needed: requirements.approvals,
+                    approvers: Vec::new(),
+                    wait: requirements.wait,
+                };
+                self.keep_approval_request(id, &request).await;
+                self.state
+                    .lock()
+                    .expect("state lock")
+                    .approvals
+                    .insert(id, request);
                 let text = self.render(
                     "approval.j2",
                     serde_json::json!({"kind": "requested", "id": id, "summary": summary, "needed": requirements.approvals, "approvers": approvers}),
@@ -350,7 +354,7 @@ impl Agent {
                 })
                 .await;
                 self.notify(&env, text, approvers).await;
-                self.expire_approval(id);
+                self.expire_approval(id, self.config.conversation.approval_timeout);
             }
             Action::Rollback { svc, .. } => match self.engine.rollback(&svc, &msg.user).await {
                 Ok(done) => {
@@ -367,11 +371,10 @@ impl Agent {
 
     /// An approval request that nobody answers lapses after
     /// `conversation.approval_timeout`, giving its environment back.
-    fn expire_approval(self: &Arc<Self>, id: i64) {
+    fn expire_approval(self: &Arc<Self>, id: i64, after: Duration) {
         let agent = Arc::downgrade(self);
-        let timeout = self.config.conversation.approval_timeout;
         tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
+            tokio::time::sleep(after).await;
             let Some(agent) = agent.upgrade() else { return };
             let lapsed = agent
                 .state
@@ -380,6 +383,7 @@ impl Agent {
                 .approvals
                 .remove(&id);
             if let Some(request) = lapsed {
+                agent.forget_approval_request(id).await;
                 if let Err(e) = agent
                     .engine
                     .cancel(id, "the approval request expired")
@@ -394,6 +398,59 @@ impl Agent {
                 agent.say(&request.channel, text).await;
             }
         });
+    }
+
+    /// Records approval request `id` in the store, until it would lapse.
+    async fn keep_approval_request(&self, id: i64, request: &ApprovalRequest) {
+        let Ok(json) = serde_json::to_string(request) else {
+            return;
+        };
+        let timeout = self.config.conversation.approval_timeout.as_millis() as i64;
+        let until = self.clock.now_ms() + timeout;
+        if let Err(e) = self.store.put_approval_request(id, &json, until).await {
+            tracing::warn!(deployment = id, error = %e, "could not record an approval request");
+        }
+    }
+
+    async fn forget_approval_request(&self, id: i64) {
+        if let Err(e) = self.store.drop_approval_request(id).await {
+            tracing::warn!(deployment = id, error = %e, "could not forget an approval request");
+        }
+    }
+
+    /// Takes over the approval request of pending deployment `id`, whose
+    /// replica is gone (the engine took its lease and said so): waits for
+    /// the approvals still missing, until the request would have lapsed. A
+    /// request that cannot be read gives the environment back.
+    pub(super) async fn adopt_approval(self: &Arc<Self>, id: i64) {
+        let now = self.clock.now_ms();
+        let stored = self.store.approval_request(id, now).await.ok().flatten();
+        let request = stored.as_ref().and_then(|(json, until)| {
+            let request: ApprovalRequest = serde_json::from_str(json).ok()?;
+            Some((request, *until))
+        });
+        let Some((mut request, until)) = request else {
+            if let Err(e) = self
+                .engine
+                .cancel(id, "its approval request was lost")
+                .await
+            {
+                tracing::warn!(deployment = id, error = %e, "could not cancel a deployment");
+            }
+            return;
+        };
+        // Approvals given before the takeover count.
+        if let Ok(Some(d)) = self.store.deployment(id).await {
+            request.approvers = d.approvers;
+        }
+        self.remember_channel(id, &request.channel).await;
+        self.state
+            .lock()
+            .expect("state lock")
+            .approvals
+            .insert(id, request);
+        let left = u64::try_from(until - now).unwrap_or(0);
+        self.expire_approval(id, Duration::from_millis(left));
     }
 
     /// Where deployment `id`'s progress goes: remembered here, and in the
@@ -515,6 +572,7 @@ impl Agent {
         self.say(&msg.channel, self.render("approval.j2", ready.0))
             .await;
         if let Some(request) = ready.1 {
+            self.forget_approval_request(id).await;
             self.launch_after_wait(&request.channel, request.prepared, request.wait)
                 .await;
         }
@@ -536,6 +594,7 @@ impl Agent {
                 .await;
         }
         self.state.lock().expect("state lock").approvals.remove(&id);
+        self.forget_approval_request(id).await;
         let why = format!(
             "denied by {}{}",
             msg.user,

@@ -13,8 +13,10 @@ use super::deploys::Action;
 use crate::chat::{AskKind, Attachment, Incoming, Message};
 use crate::mfa::Refusal as MfaRefusal;
 
-/// A question the agent asked and waits for.
-#[derive(Debug, Clone)]
+/// A question the agent asked and waits for. Serialized into the store with
+/// its action, so a replica can take the question over when the one that
+/// asked is gone.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Pending {
     /// "Proceed with PRD promotion? (yes/no)"; `mfa` says a code comes next.
     Confirm { action: Action, mfa: bool },
@@ -78,6 +80,7 @@ impl Agent {
     pub(crate) async fn ask(self: &Arc<Self>, msg: &Incoming, pending: Pending, text: String) {
         let key = (msg.channel.clone(), msg.user.clone());
         let confirm = matches!(pending, Pending::Confirm { .. });
+        self.record_question(&key, &pending).await;
         let (id, replaced) = {
             let mut state = self.state.lock().expect("state lock");
             state.next_question += 1;
@@ -88,7 +91,6 @@ impl Agent {
                 .map(|(_, p)| p);
             (id, replaced)
         };
-        self.record_question(&key).await;
         // One question per person: a new one drops the old, and says so.
         if let Some(old) = replaced {
             let view = serde_json::json!({"kind": "replaced", "question": old.question(), "what": old.what()});
@@ -108,10 +110,15 @@ impl Agent {
             ..Message::to_channel(&msg.channel, text)
         })
         .await;
+        self.arm_expiry(key, id, self.question_timeout);
+    }
+
+    /// Expires question `id` of `key` after `after`, unless it was answered
+    /// or replaced by then.
+    fn arm_expiry(self: &Arc<Self>, key: (String, String), id: u64, after: std::time::Duration) {
         let agent = Arc::downgrade(self);
-        let timeout = self.question_timeout;
         tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
+            tokio::time::sleep(after).await;
             let Some(agent) = agent.upgrade() else { return };
             let expired = {
                 let mut state = agent.state.lock().expect("state lock");
@@ -140,7 +147,13 @@ impl Agent {
             let state = self.state.lock().expect("state lock");
             state.dialogues.get(&key).map(|(_, p)| p.clone())
         };
-        let Some(pending) = pending else { return false };
+        let pending = match pending {
+            Some(p) => p,
+            None => match self.adopt_question(&key).await {
+                Some(p) => p,
+                None => return false,
+            },
+        };
         match pending {
             Pending::Confirm { action, mfa } => {
                 let Some(answer) = yes_or_no(&msg.text) else {
@@ -269,16 +282,74 @@ impl Agent {
     }
 
     /// Tells the other replicas that this one waits for an answer from
-    /// `key`'s user in `key`'s channel (see [`crate::store::Store::question_owner`]).
-    async fn record_question(&self, key: &(String, String)) {
+    /// `key`'s user in `key`'s channel, and what for, so that one of them
+    /// can take the question over should this one die before the answer.
+    async fn record_question(&self, key: &(String, String), pending: &Pending) {
         let until = self.clock.now_ms() + self.question_timeout.as_millis() as i64;
+        self.store_question(key, pending, until).await;
+    }
+
+    async fn store_question(&self, key: &(String, String), pending: &Pending, until: i64) {
+        let Ok(json) = serde_json::to_string(pending) else {
+            return;
+        };
         if let Err(e) = self
             .store
-            .put_question(&key.0, &key.1, self.engine.replica(), until)
+            .put_question(&key.0, &key.1, self.engine.replica(), until, &json)
             .await
         {
             tracing::warn!(error = %e, "could not record a question for the other replicas");
         }
+    }
+
+    /// The open question of a replica that is gone (see [`super::routing`]),
+    /// taken over: remembered here, recorded as this replica's, expiring
+    /// when it would have.
+    async fn adopt_question(self: &Arc<Self>, key: &(String, String)) -> Option<Pending> {
+        let now = self.clock.now_ms();
+        let open = self.store.open_question(&key.0, &key.1, now).await.ok()??;
+        if open.replica == self.engine.replica() || self.engine.is_alive(&open.replica).await {
+            return None;
+        }
+        let pending: Pending = serde_json::from_str(&open.pending).ok()?;
+        tracing::info!(from = %open.replica, user = %key.1, "took over a question of a replica that is gone");
+        self.store_question(key, &pending, open.expires_at).await;
+        let id = {
+            let mut state = self.state.lock().expect("state lock");
+            state.next_question += 1;
+            let id = state.next_question;
+            state.dialogues.insert(key.clone(), (id, pending.clone()));
+            id
+        };
+        let left = u64::try_from(open.expires_at - now).unwrap_or(0);
+        self.arm_expiry(key.clone(), id, std::time::Duration::from_millis(left));
+        Some(pending)
+    }
+
+    /// What kind of answer `user` owes in `channel`, here or, for a question
+    /// of a replica that is gone, in the store: lets a chat adapter take a
+    /// bare "yes" or code as an answer.
+    pub async fn owed_answer(&self, channel: &str, user: &str) -> Option<AskKind> {
+        let key = (channel.to_string(), user.to_string());
+        let known = {
+            let state = self.state.lock().expect("state lock");
+            state.dialogues.get(&key).map(|(_, p)| p.clone())
+        };
+        let pending = match known {
+            Some(p) => p,
+            None => {
+                let open = self
+                    .store
+                    .open_question(channel, user, self.clock.now_ms())
+                    .await
+                    .ok()??;
+                serde_json::from_str(&open.pending).ok()?
+            }
+        };
+        Some(match pending {
+            Pending::Confirm { .. } => AskKind::Confirm,
+            _ => AskKind::Code,
+        })
     }
 
     async fn unrecord_question(&self, key: &(String, String)) {
@@ -326,7 +397,7 @@ impl Agent {
                         .dialogues
                         .insert(key.clone(), (id, Pending::EnrollCode));
                 }
-                self.record_question(&key).await;
+                self.record_question(&key, &Pending::EnrollCode).await;
             }
             // Replacing an authenticator first takes a code from the current one,
             // or a taken-over chat account could enrol its own device.

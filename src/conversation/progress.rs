@@ -110,6 +110,14 @@ pub(super) fn stream(agent: Weak<Agent>, mut events: broadcast::Receiver<Event>)
             if matches!(event.kind, EventKind::Finished { .. }) {
                 seen.remove(&event.deployment);
             }
+            // A pending deployment taken over from a replica that is gone:
+            // its approval request is this replica's now.
+            if let EventKind::Recovered { from: Some(_), .. } = &event.kind
+                && let Ok(Some(d)) = agent.store.deployment(event.deployment).await
+                && d.state == DeploymentState::Pending
+            {
+                agent.adopt_approval(event.deployment).await;
+            }
             agent
                 .events_shown
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);

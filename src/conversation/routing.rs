@@ -4,7 +4,8 @@
 //! Most lines belong to whoever claims them first. Three kinds belong to one
 //! replica, because only it holds what the line is about: an answer (or any
 //! line) from someone the replica asked a question (it holds the action the
-//! "yes" or the code is for); `approve` / `deny` of a request (the replica
+//! "yes" or the code is for, though any replica takes the question over from
+//! the store once it is gone); `approve` / `deny` of a request (the replica
 //! holding the pending deployment's lease waits for the approvals); and
 //! `pause` / `resume` / `abort` of an environment (the replica holding the
 //! running deployment's lease drives it). A replica that is no longer alive
@@ -29,8 +30,14 @@ impl Agent {
     async fn owner_of(&self, msg: &Incoming) -> Option<String> {
         let now = self.clock.now_ms();
         let store = &self.store;
-        if let Ok(Some(asker)) = store.question_owner(&msg.channel, &msg.user, now).await {
-            return Some(asker);
+        if let Ok(Some(open)) = store.open_question(&msg.channel, &msg.user, now).await {
+            // A question of a replica that is gone is anybody's: whoever
+            // claims the answer takes the question over.
+            return self
+                .engine
+                .is_alive(&open.replica)
+                .await
+                .then_some(open.replica);
         }
         let deployment = match self.grammar.parse(&msg.text).ok()? {
             Intent::Approve { id } | Intent::Deny { id, .. } => match id {

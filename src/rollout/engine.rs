@@ -33,7 +33,7 @@ use crate::store::{
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(15);
 
 /// A request to deploy one version of one service to one environment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DeployRequest {
     pub svc: ServiceRef,
     pub version: String,
@@ -117,7 +117,7 @@ impl Drop for Engine {
 }
 
 /// A deployment recorded and holding its environment, not yet started.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Prepared {
     pub id: i64,
     pub req: DeployRequest,
@@ -759,14 +759,27 @@ impl Engine {
         Ok(taken)
     }
 
-    /// Looks for orphaned deployments every third of a lease, for as long as the
-    /// engine lives: what lets a surviving replica finish (or roll back) what a
-    /// dead one was doing. Only useful on a shared store.
+    /// Says this replica is alive and looks for orphaned deployments every
+    /// third of a lease, for as long as the engine lives: what lets a
+    /// surviving replica finish (or roll back) what a dead one was doing, and
+    /// take over its open questions. Only useful on a shared store.
     pub fn watch_orphans(self: &Arc<Self>) {
         let engine: Weak<Engine> = Arc::downgrade(self);
         let every = self.core.lease_ttl / 3;
         tokio::spawn(async move {
             loop {
+                let Some(alive) = engine.upgrade() else {
+                    return;
+                };
+                let core = &alive.core;
+                if let Err(e) = core
+                    .store
+                    .heartbeat(&core.replica, core.clock.now_ms())
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not say this replica is alive");
+                }
+                drop(alive);
                 tokio::time::sleep(every).await;
                 let Some(engine) = engine.upgrade() else {
                     return;
@@ -776,6 +789,23 @@ impl Engine {
                 }
             }
         });
+    }
+
+    /// Whether `replica` is alive: this one is; another one is while it says
+    /// so within a lease ([`Engine::watch_orphans`] says so for this one on
+    /// a shared store). On the embedded store there is no other, so a name
+    /// that is not this one's is a previous life of this process.
+    pub async fn is_alive(&self, replica: &str) -> bool {
+        if replica == self.core.replica {
+            return true;
+        }
+        let lease = self.core.lease_ttl.as_millis() as i64;
+        match self.core.store.replica_seen(replica).await {
+            Ok(Some(seen)) => seen > self.core.clock.now_ms() - lease,
+            Ok(None) => false,
+            // Unknown: assume it lives, so that nothing is done twice.
+            Err(_) => true,
+        }
     }
 
     /// A clean stop (SIGTERM): stops every deployment task here and gives
@@ -805,6 +835,27 @@ impl Engine {
         // A deployment without a saved plan never took a step (it waited for an
         // approval or a timer when the process stopped): give its environment back.
         let Some((plan, steps)) = core.store.plan(d.id).await? else {
+            // Still waiting for its approvals, taken over from a replica that
+            // is gone: keep the environment and the lease, and let the
+            // conversation take the request over (it hears this event).
+            if taken_from.is_some()
+                && core
+                    .store
+                    .approval_request(d.id, core.clock.now_ms())
+                    .await?
+                    .is_some()
+            {
+                core.emit(
+                    d.id,
+                    &svc,
+                    EventKind::Recovered {
+                        resumed: true,
+                        detail: "still waiting for its approvals".into(),
+                        from: taken_from.map(str::to_owned),
+                    },
+                );
+                return Ok(());
+            }
             let why = match taken_from {
                 None => "the agent restarted before this deployment started; request it again",
                 Some(_) => {

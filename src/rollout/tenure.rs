@@ -11,7 +11,8 @@
 //! Either failing means the lease is lost: the deployment's task is stopped
 //! at once, without rolling back or finishing anything, because by then
 //! another replica drives it. On the embedded SQLite store no other process
-//! can take a lease, so only the local check runs there.
+//! can take a lease, so only the local check runs there, and a renewal only
+//! moves the local expiry (no write per lease every few seconds).
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -163,6 +164,15 @@ impl Core {
             .iter()
             .map(|(id, t)| (*id, t.token))
             .collect();
+        // On the embedded store no other process can take a lease: renewing
+        // is only this process's own clock (no write, no fsync per lease).
+        if self.store.backend() == Backend::Sqlite {
+            let until = Instant::now() + self.lease_ttl;
+            for t in self.tenures.lock().expect("tenures lock").values_mut() {
+                t.valid_until = until;
+            }
+            return;
+        }
         for (id, token) in held {
             let asked = Instant::now();
             let now = self.clock.now_ms();

@@ -340,7 +340,12 @@ impl EventHandler for Handler {
             Some(rest) => rest.to_string(),
             None if dm => msg.content.trim().to_string(),
             None => {
-                let answers = match self.shared.awaiting(&channel, &user) {
+                // Asked here, or by a replica that is gone (taken over).
+                let owed = match self.shared.awaiting(&channel, &user) {
+                    Some(kind) => Some(kind),
+                    None => self.agent.owed_answer(&channel, &user).await,
+                };
+                let answers = match owed {
                     Some(AskKind::Confirm) => yes_or_no(&msg.content).is_some(),
                     Some(AskKind::Code) => looks_like_code(&msg.content),
                     None => false,
