@@ -51,15 +51,6 @@ async fn replica(fake: &FakeDiscord, store_url: &str, clock: Clock, name: &str) 
     Replica { demo, _dir: dir }
 }
 
-/// The bot's messages in `channel`.
-fn bot_messages(fake: &FakeDiscord, channel: u64) -> Vec<String> {
-    fake.messages(channel)
-        .into_iter()
-        .filter(|m| m.author_id == FakeDiscord::BOT_ID)
-        .map(|m| m.content)
-        .collect()
-}
-
 const CHANNELS: u64 = 40;
 const FIRST: u64 = 710_000_000_000_000_000;
 
@@ -91,7 +82,7 @@ async fn two_hundred_commands_seen_by_two_replicas_are_handled_exactly_once_each
     }
     let answered = |f: &FakeDiscord| {
         (0..CHANNELS)
-            .map(|c| bot_messages(f, FIRST + c).len())
+            .map(|c| f.bot_said(FIRST + c).len())
             .sum::<usize>()
     };
     fake.wait_for(|f| answered(f) >= 200, PATIENCE).await;
@@ -103,7 +94,7 @@ async fn two_hundred_commands_seen_by_two_replicas_are_handled_exactly_once_each
         "one answer per command, not one per replica"
     );
     for c in 0..CHANNELS {
-        let said = bot_messages(&fake, FIRST + c);
+        let said = fake.bot_said(FIRST + c);
         assert_eq!(said.len(), 5, "channel {c}: {said:#?}");
         assert!(said.iter().all(|m| m.contains("DEV")), "{said:#?}");
     }
@@ -113,21 +104,23 @@ async fn two_hundred_commands_seen_by_two_replicas_are_handled_exactly_once_each
     fake.say(channel, &alice, "!sy deploy 1.3.0 to dev").await;
     assert!(
         fake.wait_for(
-            |f| bot_messages(f, channel)
+            |f| f
+                .bot_said(channel)
                 .iter()
                 .any(|m| m.contains("Deployment successful! #1")),
             PATIENCE
         )
         .await,
         "{:#?}",
-        bot_messages(&fake, channel)
+        fake.bot_said(channel)
     );
     tokio::time::sleep(Duration::from_secs(30)).await;
-    let started = bot_messages(&fake, channel)
+    let started = fake
+        .bot_said(channel)
         .iter()
         .filter(|m| m.contains("Starting deployment"))
         .count();
-    assert_eq!(started, 1, "{:#?}", bot_messages(&fake, channel));
+    assert_eq!(started, 1, "{:#?}", fake.bot_said(channel));
     let store = a.demo.agent.store();
     let history = store.history(None, 10).await.unwrap();
     assert_eq!(history.len(), 1, "one deployment recorded: {history:#?}");
@@ -138,12 +131,12 @@ async fn two_hundred_commands_seen_by_two_replicas_are_handled_exactly_once_each
 async fn bot_says(fake: &FakeDiscord, channel: u64, text: &str) {
     assert!(
         fake.wait_for(
-            |f| bot_messages(f, channel).iter().any(|m| m.contains(text)),
+            |f| f.bot_said(channel).iter().any(|m| m.contains(text)),
             PATIENCE
         )
         .await,
         "no {text:?} in {:#?}",
-        bot_messages(fake, channel)
+        fake.bot_said(channel)
     );
 }
 
@@ -212,7 +205,7 @@ async fn answers_and_approvals_reach_the_replica_that_asked_for_them() {
     fake.say(channel, &bob, "!sy approve").await;
     bot_says(&fake, channel, "#1 approved by bob").await;
     bot_says(&fake, channel, "Deployment successful! #1").await;
-    let said = bot_messages(&fake, channel);
+    let said = fake.bot_said(channel);
     assert!(
         !said
             .iter()

@@ -67,17 +67,7 @@ cluster = "{cluster}"
 source = "cloudwatch"
 load_balancer = "{lb}"
 
-[[aws.targets]]
-env = "prd"
-blue_service = "{blue}"
-green_service = "{green}"
-blue_target_group = "{blue_tg}"
-green_target_group = "{green_tg}"
-listener = "{listener}"
-container = "{container}"
-repository = "{repository}"
-tag_template = "v{{version}}"
-
+{target}
 [[aws.targets]]
 env = "{tst}"
 blue_service = "{tst_blue}"
@@ -95,11 +85,7 @@ tag_template = "v{{version}}"
         endpoint = f.endpoint,
         cluster = f.cluster,
         lb = f.load_balancer,
-        blue = f.blue_service,
-        green = f.green_service,
-        blue_tg = f.blue_target_group,
-        green_tg = f.green_target_group,
-        listener = f.listener,
+        target = f.prd_target_toml(),
         container = f.container,
         repository = f.repository,
         tst = f.tst.env,

@@ -342,3 +342,30 @@ pub async fn listener_weights(f: &Fixture) -> (i32, i32) {
     };
     (weight(&f.blue_target_group), weight(&f.green_target_group))
 }
+
+impl Fixture {
+    /// The `[[aws.targets]]` entry for prd (the listener's default action),
+    /// tags `v{version}`.
+    pub fn prd_target_toml(&self) -> String {
+        format!(
+            r#"[[aws.targets]]
+env = "prd"
+blue_service = "{blue}"
+green_service = "{green}"
+blue_target_group = "{blue_tg}"
+green_target_group = "{green_tg}"
+listener = "{listener}"
+container = "{container}"
+repository = "{repository}"
+tag_template = "v{{version}}"
+"#,
+            blue = self.blue_service,
+            green = self.green_service,
+            blue_tg = self.blue_target_group,
+            green_tg = self.green_target_group,
+            listener = self.listener,
+            container = self.container,
+            repository = self.repository,
+        )
+    }
+}

@@ -65,18 +65,8 @@ fn start(config: &std::path::Path, data: &std::path::Path, name: &str) -> Proces
     Process(child)
 }
 
-fn bot_messages(fake: &FakeDiscord, channel: u64) -> Vec<String> {
-    fake.messages(channel)
-        .into_iter()
-        .filter(|m| m.author_id == FakeDiscord::BOT_ID)
-        .map(|m| m.content)
-        .collect()
-}
-
 fn answered(fake: &FakeDiscord) -> usize {
-    (0..CHANNELS)
-        .map(|c| bot_messages(fake, FIRST + c).len())
-        .sum()
+    (0..CHANNELS).map(|c| fake.bot_said(FIRST + c).len()).sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,7 +96,8 @@ async fn two_processes_on_one_discord_server_handle_each_of_200_commands_once() 
     fake.say(channel, &p.alice, "!sy deploy 1.3.0 to dev").await;
     p.says(channel, "Deployment successful! #1").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let started = bot_messages(fake, channel)
+    let started = fake
+        .bot_said(channel)
         .iter()
         .filter(|m| m.contains("Starting deployment"))
         .count();
@@ -170,12 +161,12 @@ impl Pair {
         assert!(
             self.fake
                 .wait_for(
-                    |f| bot_messages(f, channel).iter().any(|m| m.contains(text)),
+                    |f| f.bot_said(channel).iter().any(|m| m.contains(text)),
                     Duration::from_secs(60)
                 )
                 .await,
             "no {text:?} in {:#?}",
-            bot_messages(&self.fake, channel)
+            self.fake.bot_said(channel)
         );
     }
 

@@ -73,29 +73,13 @@ requests = 'vector(1000)'
 errors = 'vector(0)'
 p99_ms = 'vector(40)'
 
-[[aws.targets]]
-env = "prd"
-blue_service = "{blue}"
-green_service = "{green}"
-blue_target_group = "{blue_tg}"
-green_target_group = "{green_tg}"
-listener = "{listener}"
-container = "{container}"
-repository = "{repository}"
-tag_template = "v{{version}}"
-"#,
+{target}"#,
         lease = LEASE.as_secs(),
         service = f.service,
         region = f.region,
         endpoint = f.endpoint,
         cluster = f.cluster,
-        blue = f.blue_service,
-        green = f.green_service,
-        blue_tg = f.blue_target_group,
-        green_tg = f.green_target_group,
-        listener = f.listener,
-        container = f.container,
-        repository = f.repository,
+        target = f.prd_target_toml(),
     )
 }
 

@@ -345,6 +345,15 @@ impl FakeDiscord {
     /// The messages of a channel in creation order, in their current state
     /// (edited, or marked `deleted`), the users' and the bot's (ephemeral
     /// interaction responses included, see [`FakeMessage::ephemeral`]).
+    /// What the bot said in `channel`, oldest first.
+    pub fn bot_said(&self, channel: u64) -> Vec<String> {
+        self.messages(channel)
+            .into_iter()
+            .filter(|m| m.author_id == FakeDiscord::BOT_ID)
+            .map(|m| m.content)
+            .collect()
+    }
+
     pub fn messages(&self, channel: u64) -> Vec<FakeMessage> {
         self.lock()
             .channels
