@@ -283,6 +283,13 @@ impl Engine {
             new,
             previous,
         } = prepared;
+        // A replica that stalled while this waited may have lost it to
+        // another, which now waits for its approvals: nothing starts here.
+        if !core.still_holds(id).await {
+            return Err(EngineError::Changed {
+                why: "another replica took this deployment over while it waited".into(),
+            });
+        }
         // A lock taken while it waited (for approvals, for the wait timer) wins.
         if let Some(lock) = core.store.lock_of(&req.svc.env).await? {
             let why = format!(
