@@ -385,3 +385,29 @@ async fn thirty_owners_killed_at_random_points_leave_no_rollout_unfinished() {
         "no record lost"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_prepared_deployment_taken_over_while_it_waited_does_not_launch_on_the_old_owner() {
+    let c = cluster().await;
+    let a = c.replica("replica-a").await;
+    let prepared = a.prepare(c.request()).await.unwrap();
+    let id = prepared.id;
+    // a stalls past its lease while the request waits for approvals; b
+    // takes the pending deployment over.
+    let other = Store::open(&c.url).await.unwrap();
+    let far = c.clock.now_ms() + 10 * LEASE.as_millis() as i64;
+    other
+        .take_lease(id, "replica-b", far, LEASE.as_millis() as i64, Take::IfFree)
+        .await
+        .unwrap()
+        .expect("taken by b");
+    tokio::time::sleep(LEASE).await;
+    let refused = a.launch(prepared).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("another replica took"),
+        "{refused}"
+    );
+    assert_eq!(c.weights(), Weights::all(switchyard::cloud::Colour::Blue));
+    let d = other.deployment(id).await.unwrap().unwrap();
+    assert_eq!(d.state, DeploymentState::Pending, "still b's to launch");
+}
