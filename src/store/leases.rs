@@ -128,7 +128,9 @@ impl Store {
     }
 
     /// Gives a held lease up at once (a clean shutdown), so another replica
-    /// takes the deployment over without waiting for the expiry.
+    /// takes the deployment over without waiting for the expiry. The token
+    /// moves on too, so that a renewal already on its way (the renewal task
+    /// races the shutdown) cannot bring the released lease back.
     pub async fn release_lease(
         &self,
         id: i64,
@@ -136,7 +138,7 @@ impl Store {
         token: i64,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE leases SET expires_at = 0 \
+            "UPDATE leases SET expires_at = 0, token = token + 1 \
              WHERE deployment_id = $1 AND owner = $2 AND token = $3",
         )
         .bind(id)

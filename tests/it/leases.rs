@@ -70,11 +70,15 @@ crate::on_both_stores!(a_released_lease_is_free_at_once_and_always_takes_any, db
     let id = store.create_deployment(&deployment("prd", T0)).await.unwrap();
     store.take_lease(id, "a", T0, TTL, Take::IfFree).await.unwrap().unwrap();
     assert!(store.release_lease(id, "a", 1).await.unwrap());
+    assert!(
+        !store.renew_lease(id, "a", 1, T0 + 1, TTL).await.unwrap(),
+        "a renewal on its way when the lease was released cannot revive it"
+    );
     let b = store.take_lease(id, "b", T0 + 1, TTL, Take::IfFree).await.unwrap().unwrap();
-    assert_eq!(b.token, 2);
+    assert_eq!(b.token, 3);
     // The embedded store's restart: whoever held it was this process before.
     let c = store.take_lease(id, "c", T0 + 2, TTL, Take::Always).await.unwrap().unwrap();
-    assert_eq!((c.owner.as_str(), c.token), ("c", 3));
+    assert_eq!((c.owner.as_str(), c.token), ("c", 4));
     assert!(store.take_lease(9_999, "a", T0, TTL, Take::IfFree).await.is_err(), "no such deployment");
 });
 
