@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::moto::{Fixture, Moto, fake_aws_env};
+use crate::moto::{Fixture, fake_aws_env};
 
 /// prd (listener) promoted from tst (a listener rule), confirmation and one
 /// approval; a plan without bakes (moto has no metrics to judge).
@@ -153,13 +153,7 @@ async fn observed(f: &Fixture) -> ((i32, i32), String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_promotion_typed_into_switchyard_run_on_moto_ends_green_live_and_rolls_back() {
-    let (moto, f) = tokio::task::spawn_blocking(|| {
-        let moto = Moto::start();
-        let f = moto.provision();
-        (moto, f)
-    })
-    .await
-    .unwrap();
+    let (moto, f) = crate::moto::provisioned().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("switchyard.toml");
     std::fs::write(&path, config(&f, &dir.path().join("switchyard.db"))).unwrap();

@@ -185,6 +185,19 @@ impl Cluster {
     }
 }
 
+/// Replica b takes deployment `id`'s lease as if a's stall had outlived it
+/// (b's clock far ahead); returns b's store.
+async fn taken_behind_its_back(c: &Cluster, id: i64) -> Store {
+    let other = Store::open(&c.url).await.unwrap();
+    let far = c.clock.now_ms() + 10 * LEASE.as_millis() as i64;
+    other
+        .take_lease(id, "replica-b", far, LEASE.as_millis() as i64, Take::IfFree)
+        .await
+        .unwrap()
+        .expect("taken by b");
+    other
+}
+
 async fn until(rx: &mut broadcast::Receiver<Event>, what: impl Fn(&EventKind) -> bool) -> Event {
     loop {
         match rx.recv().await {
@@ -298,13 +311,7 @@ async fn a_replica_that_lost_its_lease_stops_at_its_next_step_without_moving_tra
 
     // Another replica takes the lease behind a's back (as after a's stall
     // outlived it): the store's token moves on.
-    let other = Store::open(&c.url).await.unwrap();
-    let far = c.clock.now_ms() + 10 * LEASE.as_millis() as i64;
-    other
-        .take_lease(id, "replica-b", far, LEASE.as_millis() as i64, Take::IfFree)
-        .await
-        .unwrap()
-        .expect("taken by b");
+    let other = taken_behind_its_back(&c, id).await;
 
     // a finds out at its next renewal, or at the latest before its next write.
     tokio::time::sleep(BAKE * 3).await;
@@ -398,13 +405,7 @@ async fn a_prepared_deployment_taken_over_while_it_waited_does_not_launch_on_the
     let id = prepared.id;
     // a stalls past its lease while the request waits for approvals; b
     // takes the pending deployment over.
-    let other = Store::open(&c.url).await.unwrap();
-    let far = c.clock.now_ms() + 10 * LEASE.as_millis() as i64;
-    other
-        .take_lease(id, "replica-b", far, LEASE.as_millis() as i64, Take::IfFree)
-        .await
-        .unwrap()
-        .expect("taken by b");
+    let other = taken_behind_its_back(&c, id).await;
     tokio::time::sleep(LEASE).await;
     let refused = a.launch(prepared).await.unwrap_err();
     assert!(

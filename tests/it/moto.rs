@@ -369,3 +369,15 @@ tag_template = "v{{version}}"
         )
     }
 }
+
+/// A moto server with the stack provisioned, started off the async runtime
+/// (both block).
+pub async fn provisioned() -> (Moto, Fixture) {
+    tokio::task::spawn_blocking(|| {
+        let moto = Moto::start();
+        let f = moto.provision();
+        (moto, f)
+    })
+    .await
+    .unwrap()
+}

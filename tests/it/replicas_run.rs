@@ -236,13 +236,7 @@ struct Stage {
 }
 
 async fn stage() -> Stage {
-    let (moto, f) = tokio::task::spawn_blocking(|| {
-        let moto = Moto::start();
-        let f = moto.provision();
-        (moto, f)
-    })
-    .await
-    .unwrap();
+    let (moto, f) = crate::moto::provisioned().await;
     let prometheus = Prometheus::start("").await;
     let db = Db::postgres().await;
     let dir = tempfile::tempdir().unwrap();
