@@ -9,6 +9,7 @@
 mod aws;
 pub mod checks;
 mod discord;
+mod identity;
 mod model;
 mod plan;
 mod secret;
@@ -19,7 +20,8 @@ use std::path::{Path, PathBuf};
 
 pub use aws::Aws;
 pub use checks::CheckSpec;
-pub use discord::Discord;
+pub use discord::{Control, Discord, limits as discord_limits};
+pub use identity::UserId;
 pub use model::{
     Action, Bot, ChatBackend, CloudBackend, Config, Conversation, Engine, Environment, Http, Mfa,
     Policy, Recovery, Role, Service, Simulator, Store, User, VersionRule,
@@ -162,6 +164,7 @@ fn check(text: &str, env: &EnvLookup, base: Option<&Path>) -> Report {
     for secret in config.secrets_mut() {
         secret.resolve(env);
     }
+    config.spell_users_as_configured();
     if let (Some(base), Some(dir)) = (base, &mut config.bot.intents_dir)
         && dir.is_relative()
     {

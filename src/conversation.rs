@@ -123,17 +123,26 @@ impl Agent {
     /// Handles one line: answers a pending question or runs a command. Returns
     /// when every reply to it has been sent (progress of a deployment it started
     /// keeps streaming afterwards).
+    ///
+    /// The speaker is identified here, once: from then on the line speaks as
+    /// the configured user (`@BOB:` is `bob`), so every comparison (four-eyes,
+    /// counting approvals, whose question this answers) and every record
+    /// (history, audit, approvers) sees one name per person.
     pub async fn handle(self: &Arc<Self>, msg: Incoming) {
-        if self.config.user(&msg.user).is_none() {
-            return self.handle_stranger(&msg).await;
-        }
+        let msg = match self.config.identify(&msg.user) {
+            Some(user) => Incoming {
+                user: user.into_string(),
+                ..msg
+            },
+            None => return self.handle_stranger(&msg).await,
+        };
         if self.answer_pending(&msg).await {
             return;
         }
-        if self.sim.is_some() && chaos::is_chaos(&msg.text) {
+        if self.demo_helpers() && chaos::is_chaos(&msg.text) {
             return self.chaos(&msg).await;
         }
-        if self.sim.is_some() && chaos::is_code_request(&msg.text) {
+        if self.demo_helpers() && chaos::is_code_request(&msg.text) {
             return self.demo_code(&msg).await;
         }
         match self.grammar.parse(&msg.text) {

@@ -180,9 +180,11 @@ fn main() -> ExitCode {
         Command::Run { data_dir } => {
             load(cli.config.as_deref()).and_then(|(c, _)| run(c, &data_dir))
         }
-        Command::Demo { data_dir } => {
-            load(cli.config.as_deref()).and_then(|(c, _)| demo(c, &data_dir))
-        }
+        Command::Demo { data_dir } => load(cli.config.as_deref()).and_then(|(mut c, _)| {
+            // The demo subcommand is demo mode, whatever the file says.
+            c.bot.demo = true;
+            demo(c, &data_dir)
+        }),
         Command::Status {
             env,
             json,
@@ -513,7 +515,7 @@ fn demo(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
         let user = default_user(&config);
         let banner = Renderer::new().render(
             "demo_banner.j2",
-            serde_json::json!({ "user": user, "dir": data_dir.display().to_string() }),
+            serde_json::json!({ "user": user, "dir": data_dir.display().to_string(), "extras": config.bot.demo }),
         );
         println!("{banner}");
         console_session(&demo.agent, &user, &config.bot.name).await;

@@ -23,7 +23,7 @@ use std::time::Duration;
 use crate::config::{Action, Config, Environment};
 
 pub use approval::{may_approve, may_deny};
-pub use authorize::authorize;
+pub use authorize::{authorize, may};
 pub use refusal::Refusal;
 pub use versions::check_version;
 

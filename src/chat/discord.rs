@@ -28,6 +28,7 @@ use serenity::all::{
 };
 
 use super::{AskKind, ChatError, ChatPort, Message, Notice};
+use crate::config::Control;
 use crate::config::Discord as Config;
 use outbox::{Op, Outbox, Post};
 use text::Shape;
@@ -224,15 +225,15 @@ impl Shared {
 fn buttons(kind: AskKind, user: &str) -> Vec<CreateActionRow> {
     let row = match kind {
         AskKind::Confirm => vec![
-            CreateButton::new(format!("sy:yes:{user}"))
+            CreateButton::new(Control::Yes.custom_id(user))
                 .label("Proceed")
                 .style(ButtonStyle::Success),
-            CreateButton::new(format!("sy:no:{user}"))
+            CreateButton::new(Control::No.custom_id(user))
                 .label("Cancel")
                 .style(ButtonStyle::Danger),
         ],
         AskKind::Code => vec![
-            CreateButton::new(format!("sy:code:{user}"))
+            CreateButton::new(Control::Code.custom_id(user))
                 .label("Enter code")
                 .style(ButtonStyle::Primary),
         ],

@@ -65,6 +65,68 @@ impl Discord {
     }
 }
 
+/// Discord's limits that configuration can break (its developer docs), in
+/// characters unless said otherwise.
+pub mod limits {
+    /// A button's or modal's custom id.
+    pub const CUSTOM_ID: usize = 100;
+    /// A slash-command choice's name, and its value.
+    pub const CHOICE: usize = 100;
+    /// Choices one option offers (a count).
+    pub const CHOICES: usize = 25;
+    /// A command's or option's description, which must not be empty either.
+    pub const DESCRIPTION: usize = 100;
+}
+
+/// What one of the bot's buttons (or the code modal) answers. Its custom id,
+/// which Discord hands back on a click, names the answer and the one user
+/// who may give it: `sy:{answer}:{user}`. Made and read only here, so
+/// check-config measures exactly what the adapter sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Yes,
+    No,
+    /// "Enter code": opens the modal, whose custom id is the same.
+    Code,
+}
+
+impl Control {
+    pub const ALL: [Control; 3] = [Control::Yes, Control::No, Control::Code];
+
+    fn word(self) -> &'static str {
+        match self {
+            Control::Yes => "yes",
+            Control::No => "no",
+            Control::Code => "code",
+        }
+    }
+
+    /// The answer as typed: `yes`, `no`.
+    pub fn answer(self) -> &'static str {
+        self.word()
+    }
+
+    pub fn custom_id(self, user: &str) -> String {
+        format!("sy:{}:{user}", self.word())
+    }
+
+    /// The control and its user, from a custom id the bot made.
+    pub fn read(custom_id: &str) -> Option<(Control, &str)> {
+        let (word, user) = custom_id.strip_prefix("sy:")?.split_once(':')?;
+        let control = Control::ALL.into_iter().find(|c| c.word() == word)?;
+        Some((control, user))
+    }
+
+    /// The longest custom id the bot makes for `user`.
+    pub fn longest_custom_id(user: &str) -> usize {
+        Control::ALL
+            .iter()
+            .map(|c| c.custom_id(user).chars().count())
+            .max()
+            .unwrap_or_default()
+    }
+}
+
 /// A Discord id: 17 to 20 digits.
 fn is_snowflake(id: &str) -> bool {
     (17..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
@@ -132,6 +194,7 @@ pub(super) fn check(d: &Discord, config: &Config) -> (Vec<Diagnostic>, Vec<Diagn
             "is empty: nobody on Discord can do more than read help",
         ));
     }
+    discord_limits(config, &mut errors, &mut warnings);
     if d.api_base.is_some() {
         warnings.push(Diagnostic::new(
             "discord.api_base",
@@ -139,6 +202,56 @@ pub(super) fn check(d: &Discord, config: &Config) -> (Vec<Diagnostic>, Vec<Diagn
         ));
     }
     (errors, warnings)
+}
+
+/// What Discord would refuse, or could not offer, because of names chosen in
+/// the rest of the file.
+fn discord_limits(config: &Config, errors: &mut Vec<Diagnostic>, warnings: &mut Vec<Diagnostic>) {
+    use limits::{CHOICE, CHOICES, CUSTOM_ID};
+    for (i, user) in config.users.iter().enumerate() {
+        let longest = Control::longest_custom_id(&user.name);
+        if longest > CUSTOM_ID {
+            let room = CUSTOM_ID - Control::longest_custom_id("");
+            errors.push(Diagnostic::new(
+                format!("users[{i}].name"),
+                format!(
+                    "is {} characters: the buttons that answer this user's questions would \
+                     have a {longest}-character custom id, and Discord refuses more than \
+                     {CUSTOM_ID}; use at most {room} characters",
+                    user.name.chars().count()
+                ),
+            ));
+        }
+    }
+    for (i, env) in config.environments.iter().enumerate() {
+        let length = env.name.chars().count();
+        if length > CHOICE {
+            errors.push(Diagnostic::new(
+                format!("environments[{i}].name"),
+                format!(
+                    "is {length} characters: slash commands offer it as a choice, and \
+                     Discord refuses a choice over {CHOICE} (and with it every command)"
+                ),
+            ));
+        }
+    }
+    let unoffered: Vec<String> = config
+        .environments
+        .iter()
+        .skip(CHOICES)
+        .map(|env| format!("`{}`", env.name))
+        .collect();
+    if !unoffered.is_empty() {
+        warnings.push(Diagnostic::new(
+            "environments",
+            format!(
+                "{} environments, but a slash-command option offers at most {CHOICES}: \
+                 {} cannot be chosen by slash command (typed commands still reach them)",
+                config.environments.len(),
+                unoffered.join(", ")
+            ),
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -512,12 +512,6 @@ impl Config {
         }
     }
 
-    pub fn user(&self, name: &str) -> Option<&User> {
-        self.users
-            .iter()
-            .find(|user| user.name.eq_ignore_ascii_case(name))
-    }
-
     pub fn plan(&self, name: &str) -> Option<&Plan> {
         self.plans.get(name)
     }

@@ -5,12 +5,17 @@
 //! speaker's current TOTP code, standing in for an authenticator app.
 //!
 //! These are not in `intents/`: a production agent must not understand them.
+//! They exist only in demo mode (`bot.demo = true`, which `switchyard demo`
+//! sets) on the simulator; anywhere else `code` would turn MFA into one
+//! factor, so both are simply not understood. Arming a fault breaks the next
+//! deployment to ENV, so `chaos ENV` needs the right to deploy there.
 
 use std::sync::Arc;
 
 use super::Agent;
 use crate::chat::{Incoming, Message};
 use crate::cloud::sim::Fault;
+use crate::config::Action as PolicyAction;
 use crate::rollout::DeployRequest;
 
 const USAGE: &str = "chaos ENV (error-rate PERCENT | latency MS | unhealthy | crash-loop | clear)";
@@ -103,6 +108,11 @@ fn parse(text: &str) -> Result<(String, Option<Fault>, String), String> {
 }
 
 impl Agent {
+    /// True when `code` and `chaos` exist: in demo mode, on the simulator.
+    pub(super) fn demo_helpers(&self) -> bool {
+        self.config.bot.demo && self.sim.is_some()
+    }
+
     pub(super) async fn chaos(self: &Arc<Self>, msg: &Incoming) {
         let (word, fault, said) = match parse(&msg.text) {
             Ok(parsed) => parsed,
@@ -121,6 +131,14 @@ impl Agent {
             );
             return self.refuse(&msg.channel, &why, None).await;
         };
+        let doing = format!("arm chaos in {env}");
+        if let Err(refusal) =
+            crate::policy::may(&self.config, &msg.user, &env, PolicyAction::Deploy, &doing)
+        {
+            return self
+                .refuse(&msg.channel, &refusal.to_string(), Some(&refusal.rule))
+                .await;
+        }
         let clear = fault.is_none();
         {
             let mut state = self.state.lock().expect("state lock");

@@ -161,18 +161,53 @@ impl Grammar {
             Ok(s) => s,
             Err(e) => return vec![e.to_string()],
         };
-        if let Err(e) = Grammar::build(&sources, &env_words(config), &config.bot.name) {
-            return vec![e.to_string()];
+        let grammar = match Grammar::build(&sources, &env_words(config), &config.bot.name) {
+            Ok(g) => g,
+            Err(e) => return vec![e.to_string()],
+        };
+        let mut findings = Vec::new();
+        if config.discord.is_some() {
+            findings.extend(grammar.slash_command_descriptions(&sources));
         }
         let demo = crate::config::Config::demo();
         match Grammar::build(&sources, &env_words(&demo), &config.bot.name) {
-            Ok(g) => g
-                .check_examples()
-                .into_iter()
-                .map(|f| format!("example {f}"))
-                .collect(),
-            Err(e) => vec![e.to_string()],
+            Ok(g) => findings.extend(
+                g.check_examples()
+                    .into_iter()
+                    .map(|f| format!("example {f}")),
+            ),
+            Err(e) => findings.push(e.to_string()),
         }
+        findings
+    }
+
+    /// Each summary's first line is its slash command's description, which
+    /// Discord wants 1 to 100 characters long: an empty one makes it refuse
+    /// the registration of every command, a longer one is cut.
+    fn slash_command_descriptions(&self, sources: &Sources) -> Vec<String> {
+        let most = crate::config::discord_limits::DESCRIPTION;
+        let mut findings = Vec::new();
+        for spec in &self.specs {
+            let file = format!("{}.toml", spec.kind.name());
+            let origin = sources.files.get(&file).map_or(file, |s| s.origin.clone());
+            let line = spec.summary.lines().next().unwrap_or_default().trim();
+            let length = line.chars().count();
+            if length == 0 {
+                findings.push(format!(
+                    "{origin}: summary: the first line is blank; it is the /{} slash \
+                     command's description, and Discord refuses every command when one \
+                     has none",
+                    spec.kind.name()
+                ));
+            } else if length > most {
+                findings.push(format!(
+                    "{origin}: summary: the first line is {length} characters; it is the /{} \
+                     slash command's description, which Discord allows at most {most}",
+                    spec.kind.name()
+                ));
+            }
+        }
+        findings
     }
 
     fn load_common(&mut self, common: &CommonFile) -> Result<(), String> {

@@ -44,10 +44,10 @@ pub fn may_deny(config: &Config, user: &str, env: &str, requested_by: &str) -> R
     let env = environment(config, env)?;
     let mut could = who_may(config, env, Action::Approve);
     let requester = config
-        .user(requested_by)
-        .map_or(requested_by, |u| u.name.as_str());
-    if !could.iter().any(|n| n.eq_ignore_ascii_case(requester)) {
-        could.push(requester.to_owned());
+        .identify(requested_by)
+        .map_or_else(|| requested_by.to_owned(), |id| id.into_string());
+    if !could.iter().any(|n| same_user(config, n, &requester)) {
+        could.push(requester);
     }
     let Some(user) = config.user(user) else {
         return Err(unknown(could));
@@ -65,15 +65,10 @@ fn approvers_other_than(config: &Config, env: &Environment, requested_by: &str) 
     names
 }
 
-/// User names are matched as `Config::user` matches them, ignoring case, so
-/// `Alice` cannot approve `alice`'s deployment.
+/// One person, whatever the spelling (see [`Config::identify`]), so `Alice`
+/// cannot approve `alice`'s deployment.
 fn same_user(config: &Config, a: &str, b: &str) -> bool {
-    let canonical = |n: &str| {
-        config
-            .user(n)
-            .map_or_else(|| n.to_ascii_lowercase(), |u| u.name.to_ascii_lowercase())
-    };
-    canonical(a) == canonical(b)
+    config.same_person(a, b)
 }
 
 fn unknown(who_could: Vec<String>) -> Refusal {

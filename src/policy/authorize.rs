@@ -56,6 +56,27 @@ pub fn authorize(config: &Config, user: &str, intent: &Intent) -> Result<Require
     }
 }
 
+/// Passes when `user` holds a role granting `action` in the environment
+/// called `env`: for a command outside the grammar (the demo's `chaos`) that
+/// needs the same right as one inside it. `doing` completes "carol may not ...".
+pub fn may(
+    config: &Config,
+    user: &str,
+    env: &str,
+    action: Action,
+    doing: &str,
+) -> Result<(), Refusal> {
+    let env = environment(config, env)?;
+    match config.user(user) {
+        Some(user) => grant(config, user, env, &[action], doing),
+        None => Err(Refusal::new(
+            "users",
+            "this chat account is not a configured user".to_owned(),
+            super::who_may(config, env, action),
+        )),
+    }
+}
+
 fn decide(config: &Config, user: &User, intent: &Intent) -> Result<Requirements, Refusal> {
     let nothing = Requirements::default();
     match intent {

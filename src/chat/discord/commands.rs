@@ -14,9 +14,9 @@ use serenity::all::{
 use crate::config::Config;
 use crate::intent::{Field, Grammar, IntentKind, SlotType, SlotValue, Slots, Strategy};
 
-/// Discord's limit on command and option descriptions.
-const MAX_DESCRIPTION: usize = 100;
+use crate::config::discord_limits::{CHOICES, DESCRIPTION as MAX_DESCRIPTION};
 
+/// The first line of `text`, cut to Discord's limit on descriptions.
 fn short(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default().trim();
     if line.chars().count() <= MAX_DESCRIPTION {
@@ -37,10 +37,11 @@ pub fn definitions(grammar: &Grammar, config: &Config) -> Vec<CreateCommand> {
             let mut fields: Vec<Field> = kind.fields().to_vec();
             // Discord wants required options first.
             fields.sort_by_key(|f| !kind.required().contains(f));
-            let summary = if spec.summary.is_empty() {
-                kind.name().replace('_', " ")
-            } else {
-                short(&spec.summary)
+            // Discord refuses every command when one has an empty description
+            // (check-config reports such a summary; this keeps the rest working).
+            let summary = match short(&spec.summary) {
+                line if line.is_empty() => kind.name().replace('_', " "),
+                line => line,
             };
             fields.into_iter().fold(
                 CreateCommand::new(kind.name()).description(summary),
@@ -61,7 +62,7 @@ fn option(field: Field, required: bool, config: &Config) -> CreateCommandOption 
         SlotType::Env => config
             .environments
             .iter()
-            .take(25)
+            .take(CHOICES)
             .fold(string(field.name()), |o, env| {
                 o.add_string_choice(&env.name, &env.name)
             }),

@@ -34,6 +34,7 @@ use tokio::sync::mpsc;
 use super::Shared;
 use super::outbox::{Op, only};
 use crate::chat::{AskKind, Incoming};
+use crate::config::Control;
 use crate::conversation::Agent;
 use crate::conversation::dialogue::{looks_like_code, yes_or_no};
 
@@ -175,12 +176,7 @@ impl Handler {
 
     async fn on_button(&self, ctx: &Context, click: &ComponentInteraction) {
         let clicker = self.shared.identify(click.user.id, &click.user.name);
-        let Some((answer, owner)) = click
-            .data
-            .custom_id
-            .strip_prefix("sy:")
-            .and_then(|rest| rest.split_once(':'))
-        else {
+        let Some((control, owner)) = Control::read(&click.data.custom_id) else {
             return;
         };
         if owner != clicker {
@@ -195,8 +191,8 @@ impl Handler {
             return;
         }
         let channel = click.channel_id.to_string();
-        match answer {
-            "code" => {
+        match control {
+            Control::Code => {
                 let input = CreateInputText::new(
                     InputTextStyle::Short,
                     "Code from your authenticator",
@@ -205,16 +201,21 @@ impl Handler {
                 .min_length(6)
                 .max_length(10)
                 .required(true);
-                let modal = CreateModal::new(format!("sy:code:{owner}"), "switchyard: TOTP code")
-                    .components(vec![CreateActionRow::InputText(input)]);
+                let modal =
+                    CreateModal::new(Control::Code.custom_id(owner), "switchyard: TOTP code")
+                        .components(vec![CreateActionRow::InputText(input)]);
                 respond(|| {
                     click
                         .create_response(&ctx.http, CreateInteractionResponse::Modal(modal.clone()))
                 })
                 .await;
             }
-            "yes" | "no" => {
-                let said = if answer == "yes" { "Proceed" } else { "Cancel" };
+            Control::Yes | Control::No => {
+                let said = if control == Control::Yes {
+                    "Proceed"
+                } else {
+                    "Cancel"
+                };
                 // The question's message keeps its text, loses its buttons and
                 // says who answered, so nobody clicks twice.
                 let content = format!("{}\n→ {said} ({clicker})", click.message.content);
@@ -229,10 +230,9 @@ impl Handler {
                 self.forward(Incoming {
                     channel,
                     user: clicker,
-                    text: answer.to_string(),
+                    text: control.answer().to_string(),
                 });
             }
-            _ => {}
         }
     }
 
