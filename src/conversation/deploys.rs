@@ -562,10 +562,15 @@ impl Agent {
         let ready = {
             let mut state = self.state.lock().expect("state lock");
             let a = state.approvals.get_mut(&id).expect("picked above");
-            if !a.approvers.contains(&msg.user) {
+            // `msg.user` is the configured name (see `Agent::handle`), so a
+            // second approval by the same person, in any spelling, is seen here.
+            let kind = if a.approvers.contains(&msg.user) {
+                "approved_again"
+            } else {
                 a.approvers.push(msg.user.clone());
-            }
-            let view = serde_json::json!({"kind": "approved", "id": id, "by": msg.user, "have": a.approvers.len(), "needed": a.needed});
+                "approved"
+            };
+            let view = serde_json::json!({"kind": kind, "id": id, "by": msg.user, "have": a.approvers.len(), "needed": a.needed});
             let done = a.approvers.len() as u32 >= a.needed;
             (view, done.then(|| state.approvals.remove(&id)).flatten())
         };

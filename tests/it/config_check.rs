@@ -548,3 +548,140 @@ fn a_lease_outside_three_seconds_to_ten_minutes_is_refused() {
     let ok = config::check_str("[engine]\nlease = \"3s\"\n[[environments]]\nname = \"prd\"\n");
     assert!(ok.errors.is_empty(), "{:#?}", ok.errors);
 }
+
+// Discord's limits that only configuration can break (see `config::discord_limits`).
+
+/// A config served on Discord, with these environments and users.
+fn on_discord(envs: &[String], users: &[String]) -> String {
+    let mut text = String::from("chat = \"discord\"\n");
+    for env in envs {
+        text += &format!("[[environments]]\nname = \"{env}\"\n");
+    }
+    for user in users {
+        text += &format!("[[users]]\nname = \"{user}\"\n");
+    }
+    text + "[discord]\ntoken = { env = \"SWITCHYARD_TEST_DISCORD_TOKEN\" }\n"
+}
+
+fn named<'a>(diagnostics: &'a [Diagnostic], key: &str) -> Option<&'a Diagnostic> {
+    diagnostics.iter().find(|d| d.key == key)
+}
+
+#[test]
+fn a_user_name_too_long_for_discords_button_ids_is_an_error_naming_the_user() {
+    // `sy:code:` + 92 characters is Discord's 100; one more is refused.
+    let fits = "a".repeat(92);
+    let too_long = "b".repeat(93);
+    let report = config::check_str(&on_discord(&["dev".into()], &[fits, too_long]));
+    let error = single_error(&report);
+    assert_eq!(error.key, "users[1].name");
+    assert!(error.message.contains("is 93 characters"), "{error}");
+    assert!(error.message.contains("at most 92"), "{error}");
+    // Without Discord nothing carries the name in a custom id.
+    let console = config::check_str(&format!(
+        "[[environments]]\nname = \"dev\"\n[[users]]\nname = \"{}\"\n",
+        "b".repeat(93)
+    ));
+    assert!(console.errors.is_empty(), "{:?}", console.errors);
+}
+
+#[test]
+fn an_environment_name_over_100_characters_is_an_error_as_a_slash_command_choice() {
+    let report = config::check_str(&on_discord(&["dev".into(), "p".repeat(101)], &[]));
+    let error = single_error(&report);
+    assert_eq!(error.key, "environments[1].name");
+    assert!(error.message.contains("is 101 characters"), "{error}");
+    assert!(
+        config::check_str(&on_discord(&["p".repeat(100)], &[]))
+            .errors
+            .is_empty()
+    );
+}
+
+#[test]
+fn more_than_25_environments_warn_naming_those_slash_commands_cannot_offer() {
+    let envs: Vec<String> = (1..=27).map(|i| format!("env{i}")).collect();
+    let report = config::check_str(&on_discord(&envs, &[]));
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let warning = named(&report.warnings, "environments").expect("a warning on `environments`");
+    assert!(
+        warning
+            .message
+            .contains("`env26`, `env27` cannot be chosen by slash command"),
+        "{warning}"
+    );
+    assert!(!warning.message.contains("`env25`"), "{warning}");
+    let fits: Vec<String> = (1..=25).map(|i| format!("env{i}")).collect();
+    assert!(
+        named(
+            &config::check_str(&on_discord(&fits, &[])).warnings,
+            "environments"
+        )
+        .is_none()
+    );
+}
+
+#[test]
+fn an_intent_summary_with_a_blank_first_line_is_refused_for_discord() {
+    let dir = tempfile::tempdir().unwrap();
+    let promote =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("intents/promote.toml"))
+            .unwrap();
+    let blank = promote.replacen("summary = \"Move", "summary = \"\"\"\n   \nMove", 1);
+    let blank = blank.replacen("next one.\"", "next one.\"\"\"", 1);
+    assert_ne!(blank, promote, "the fixture edit applied");
+    std::fs::write(dir.path().join("promote.toml"), &blank).unwrap();
+    let long = format!("summary = \"{}\"", "x".repeat(101));
+    let status =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("intents/status.toml"))
+            .unwrap();
+    let status_line = status
+        .lines()
+        .find(|l| l.starts_with("summary = "))
+        .unwrap();
+    std::fs::write(
+        dir.path().join("status.toml"),
+        status.replacen(status_line, &long, 1),
+    )
+    .unwrap();
+    let text = on_discord(&["dev".into(), "tst".into(), "prd".into()], &[])
+        + &format!(
+            "[bot]\nintents_dir = {:?}\n",
+            dir.path().display().to_string()
+        );
+    let config = Config::from_toml_str(&text).unwrap();
+    let findings = switchyard::intent::Grammar::check_config(&config);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.contains("promote.toml: summary: the first line is blank")),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.contains("status.toml: summary: the first line is 101 characters")),
+        "{findings:?}"
+    );
+    // The check-config command refuses the file for it.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let path = elsewhere.path().join("switchyard.toml");
+    std::fs::write(&path, &text).unwrap();
+    let output = check_config(&path, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", printed(&output));
+    assert!(
+        printed(&output).contains("promote.toml: summary: the first line is blank"),
+        "{}",
+        printed(&output)
+    );
+}
+
+#[test]
+fn a_discord_account_mapped_to_a_name_in_capitals_speaks_as_the_configured_user() {
+    let text = on_discord(&["dev".into()], &["bob".into()])
+        + "[discord.users]\n\"123456789012345678\" = \"BOB\"\n";
+    let config = Config::from_toml_str(&text).unwrap();
+    let discord = config.discord.as_ref().unwrap();
+    assert_eq!(discord.user_for(123456789012345678), Some("bob"));
+    assert_eq!(discord.id_of("bob"), Some(123456789012345678));
+}

@@ -56,9 +56,14 @@ async fn chat() -> Chat {
 }
 
 async fn chat_in(dir: tempfile::TempDir) -> Chat {
+    chat_with(Config::demo(), dir).await
+}
+
+/// The demo agent on `config` instead of the demo's own.
+async fn chat_with(config: Config, dir: tempfile::TempDir) -> Chat {
     let said = Arc::new(Transcript::default());
     let clock = Clock::starting_at(1_767_225_600_000);
-    let demo = Demo::open(Config::demo(), dir.path(), said.clone(), clock)
+    let demo = Demo::open(config, dir.path(), said.clone(), clock)
         .await
         .unwrap();
     Chat {
@@ -620,4 +625,136 @@ async fn a_later_deployment_keeps_the_earlier_standby_from_being_scaled_down() {
     assert!(fleet.blue.is_ready(), "{:?}", fleet.blue);
     assert_eq!(fleet.green.desired, 0);
     assert!(!text.contains("Blue (1.3.1) in DEV scaled down"), "{text}");
+}
+
+// One person is one configured user, however the name is typed.
+
+/// The demo configuration with `from` replaced by `to`.
+fn demo_config_with(from: &str, to: &str) -> Config {
+    assert!(switchyard::config::DEMO_TOML.contains(from), "{from}");
+    Config::from_toml_str(&switchyard::config::DEMO_TOML.replacen(from, to, 1)).unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_approver_spelled_in_capitals_does_not_count_twice() {
+    let config = demo_config_with("approvals = 1", "approvals = 2");
+    let c = chat_with(config, tempfile::tempdir().unwrap()).await;
+    up_to_the_code(&c).await;
+    let reply = c.say(&c.code("alice").await).await;
+    assert!(reply.contains("2 needed"), "{reply}");
+
+    let reply = c.say("@bob: approve").await;
+    assert!(reply.contains("#1 approved by bob (1/2)"), "{reply}");
+    let reply = c.say("@BOB: approve").await;
+    assert!(
+        reply.contains("bob has already approved #1 (1/2)"),
+        "{reply}"
+    );
+    assert!(
+        !reply.contains("2/2") && !reply.contains("Wait timer"),
+        "{reply}"
+    );
+    c.settle().await;
+    let d = c.demo.store.deployment(1).await.unwrap().unwrap();
+    assert_eq!(
+        d.state,
+        DeploymentState::Pending,
+        "one person's word moved nothing"
+    );
+    assert_eq!(d.approvers, ["bob"]);
+
+    let reply = c.say("@dave: approve").await;
+    assert!(reply.contains("#1 approved by dave (2/2)"), "{reply}");
+    let progress = c.settle().await;
+    assert!(progress.contains("Deployment successful! #1"), "{progress}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_requester_cannot_approve_their_own_request_under_another_spelling() {
+    let c = chat().await;
+    c.say("@ALICE: promote 1.3.0 from tst to prd").await;
+    c.say("@ALICE: yes").await;
+    let reply = c.say(&format!("@Alice: {}", c.code("alice").await)).await;
+    // The request is alice's: she is neither offered as an approver nor pinged.
+    assert!(reply.contains("by alice"), "{reply}");
+    assert!(reply.contains("bob, dave can approve"), "{reply}");
+    let asked = c.demo.store.deployment(1).await.unwrap().unwrap();
+    assert_eq!(asked.requested_by, "alice");
+
+    for spelling in ["alice", "ALICE", "aLiCe"] {
+        let reply = c.say(&format!("@{spelling}: approve")).await;
+        assert!(
+            reply.contains("alice may not approve their own deployment to prd"),
+            "{spelling}: {reply}"
+        );
+    }
+    let d = c.demo.store.deployment(1).await.unwrap().unwrap();
+    assert_eq!(d.state, DeploymentState::Pending);
+    assert!(d.approvers.is_empty(), "{:?}", d.approvers);
+}
+
+#[tokio::test(start_paused = true)]
+async fn approvers_are_recorded_under_their_configured_names() {
+    let c = chat().await;
+    up_to_the_code(&c).await;
+    c.say(&c.code("alice").await).await;
+    let reply = c.say("@BOB: approve").await;
+    assert!(reply.contains("#1 approved by bob (1/1)"), "{reply}");
+    let progress = c.settle().await;
+    assert!(progress.contains("Deployment successful! #1"), "{progress}");
+    let d = c.demo.store.deployment(1).await.unwrap().unwrap();
+    assert_eq!(d.approvers, ["bob"]);
+    assert_eq!(d.requested_by, "alice");
+}
+
+// The demo's helpers exist only in the demo.
+
+#[tokio::test(start_paused = true)]
+async fn code_is_not_understood_when_bot_demo_is_off() {
+    let config = demo_config_with("demo = true", "demo = false");
+    let c = chat_with(config, tempfile::tempdir().unwrap()).await;
+    let said = {
+        c.demo
+            .agent
+            .handle(switchyard::chat::console::incoming(
+                "code",
+                "alice",
+                "switchyard",
+            ))
+            .await;
+        c.said.take_messages()
+    };
+    let text: Vec<&str> = said.iter().map(|m| m.text.as_str()).collect();
+    assert!(said.iter().all(|m| m.private_to.is_none()), "{text:?}");
+    let text = text.join("\n");
+    assert!(!text.contains(&c.code("alice").await), "{text}");
+    assert!(text.contains("I can't run that"), "{text}");
+    assert!(!c.say("help").await.contains("`code`"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn chaos_is_not_understood_when_bot_demo_is_off() {
+    let config = demo_config_with("demo = true", "demo = false");
+    let c = chat_with(config, tempfile::tempdir().unwrap()).await;
+    let reply = c.say("chaos prd error-rate 100").await;
+    assert!(reply.contains("I can't run that"), "{reply}");
+    assert!(!reply.contains("requests fail"), "{reply}");
+    assert!(!c.say("help").await.contains("chaos"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_viewer_cannot_arm_chaos() {
+    let c = chat().await;
+    let reply = c.say("@carol: chaos prd error-rate 100").await;
+    assert!(reply.contains("carol may not arm chaos in prd"), "{reply}");
+    assert!(
+        reply.contains("rule: environments.prd.policy.deploy"),
+        "{reply}"
+    );
+    // The next prd deployment is not broken by it.
+    up_to_the_code(&c).await;
+    c.say(&c.code("alice").await).await;
+    c.say("@bob: approve").await;
+    let progress = c.settle().await;
+    assert!(progress.contains("Deployment successful! #1"), "{progress}");
 }
