@@ -15,7 +15,8 @@ use async_trait::async_trait;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
     pub channel: String,
-    /// The configured user name the platform identity maps to.
+    /// Who spoke, as the platform names them (`@BOB:`, the user a Discord id
+    /// maps to); the agent identifies them against `[[users]]` in any case.
     pub user: String,
     pub text: String,
 }

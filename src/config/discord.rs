@@ -215,8 +215,8 @@ fn discord_limits(config: &Config, errors: &mut Vec<Diagnostic>, warnings: &mut 
             errors.push(Diagnostic::new(
                 format!("users[{i}].name"),
                 format!(
-                    "is {} characters: the buttons that answer this user's questions would \
-                     have a {longest}-character custom id, and Discord refuses more than \
+                    "is {} characters: the buttons and code modal that answer this user's \
+                     questions would have a {longest}-character custom id, and Discord refuses more than \
                      {CUSTOM_ID}; use at most {room} characters",
                     user.name.chars().count()
                 ),
