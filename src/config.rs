@@ -22,7 +22,7 @@ pub use checks::CheckSpec;
 pub use discord::Discord;
 pub use model::{
     Action, Bot, ChatBackend, CloudBackend, Config, Conversation, Engine, Environment, Http, Mfa,
-    Policy, Recovery, Role, Service, Simulator, Store, User, VersionRule,
+    Policy, Reconcile, Recovery, Role, Service, Simulator, Store, User, VersionRule,
 };
 pub use plan::{Analysis, Inconclusive, Plan, Strategy};
 pub use secret::{EnvLookup, Secret, SecretError, SecretSource, process_env};

@@ -20,6 +20,7 @@ mod audit;
 mod builds;
 mod claims;
 mod deployments;
+mod env_leases;
 mod error;
 mod journal;
 mod leases;
