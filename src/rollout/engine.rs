@@ -870,7 +870,9 @@ impl Engine {
         // back (below) rather than running an empty script that never ends.
         let saved = match core.store.plan(d.id).await {
             Ok(saved) => saved.map(|(plan, steps)| read_saved(plan, steps)),
-            Err(e @ StoreError::Corrupt { .. }) => Some(Err(e.to_string())),
+            Err(e @ StoreError::Corrupt { .. }) => Some(Err(format!(
+                "its saved plan and script cannot be read ({e})"
+            ))),
             Err(e) => return Err(e.into()),
         };
         let Some(saved) = saved else {
@@ -1095,8 +1097,8 @@ fn read_saved(
     plan: serde_json::Value,
     steps: serde_json::Value,
 ) -> Result<(Plan, Vec<Step>), String> {
-    let plan: Plan = serde_json::from_value(plan)
-        .map_err(|e| format!("its saved plan cannot be read ({e})"))?;
+    let plan: Plan =
+        serde_json::from_value(plan).map_err(|e| format!("its saved plan cannot be read ({e})"))?;
     let steps: Vec<Step> = serde_json::from_value(steps)
         .map_err(|e| format!("its saved script cannot be read ({e})"))?;
     if steps.is_empty() {

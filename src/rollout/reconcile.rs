@@ -204,13 +204,17 @@ impl Engine {
     }
 
     /// Whether anything may still move `env`'s traffic: a deployment there
-    /// that is not finished, a task of this engine, or a live lease of
-    /// another replica's task (a post-deployment watch may roll back).
+    /// that is not finished, a task of this engine, or, on a shared store, a
+    /// live lease of another replica's task (a post-deployment watch may
+    /// roll back). On the embedded store every task is this engine's, and
+    /// its lease rows are not renewed in the store, so only the first two count.
     async fn busy(&self, env: &str) -> Result<bool, EngineError> {
         let core = &self.core;
-        Ok(core.store.active_in(env).await?.is_some()
-            || core.drives_in(env)
-            || core.store.driven_in(env, core.clock.now_ms()).await?)
+        if core.store.active_in(env).await?.is_some() || core.drives_in(env) {
+            return Ok(true);
+        }
+        Ok(core.store.backend() == Backend::Postgres
+            && core.store.driven_in(env, core.clock.now_ms()).await?)
     }
 
     /// Whether this engine may move `env`'s traffic now: it still watches
@@ -236,7 +240,11 @@ impl Engine {
 
     /// Compares one service's route with what `d` left; announces (and,
     /// in repair mode, restores) a difference.
-    async fn reconcile_one(&self, d: &Deployment, token: i64) -> Result<Option<Drift>, EngineError> {
+    async fn reconcile_one(
+        &self,
+        d: &Deployment,
+        token: i64,
+    ) -> Result<Option<Drift>, EngineError> {
         let core = &self.core;
         let Some(colour) = left_on(d) else {
             return Ok(None);
@@ -255,13 +263,17 @@ impl Engine {
             }
         };
         if found == expected {
-            self.routes.announced.lock().expect("announced lock").remove(&svc);
+            self.routes
+                .announced
+                .lock()
+                .expect("announced lock")
+                .remove(&svc);
             return Ok(None);
         }
         let repair = match self.routes.mode {
-            Reconcile::Alert => Repair::Refused(
-                "engine.reconcile is \"alert\": a person decides".to_string(),
-            ),
+            Reconcile::Alert => {
+                Repair::Refused("engine.reconcile is \"alert\": a person decides".to_string())
+            }
             Reconcile::Repair => self.restore(&svc, colour, token).await?,
         };
         let (restored, detail) = match repair {
@@ -331,11 +343,17 @@ impl Engine {
         let core = &self.core;
         let ready = match core
             .retry
-            .run("reading readiness", || core.cloud.compute.readiness(svc, colour))
+            .run("reading readiness", || {
+                core.cloud.compute.readiness(svc, colour)
+            })
             .await
         {
             Ok(r) => r,
-            Err(e) => return Ok(Repair::Refused(format!("could not read {colour}'s tasks: {e}"))),
+            Err(e) => {
+                return Ok(Repair::Refused(format!(
+                    "could not read {colour}'s tasks: {e}"
+                )));
+            }
         };
         if !ready.is_ready() {
             return Ok(Repair::Refused(format!(
@@ -352,7 +370,9 @@ impl Engine {
             .await
         {
             Ok(()) => Ok(Repair::Restored),
-            Err(e) => Ok(Repair::Refused(format!("the weights could not be set: {e}"))),
+            Err(e) => Ok(Repair::Refused(format!(
+                "the weights could not be set: {e}"
+            ))),
         }
     }
 }

@@ -31,6 +31,7 @@ mod properties;
 mod providers;
 mod providers_ecr;
 mod providers_prometheus;
+mod reconcile;
 mod replicas_discord;
 mod replicas_run;
 mod report_cli;
