@@ -20,6 +20,7 @@ mod help_golden;
 mod http;
 mod http_run;
 mod leases;
+mod load;
 mod mfa;
 mod moto;
 mod moto_fixture;
