@@ -548,3 +548,26 @@ fn a_lease_outside_three_seconds_to_ten_minutes_is_refused() {
     let ok = config::check_str("[engine]\nlease = \"3s\"\n[[environments]]\nname = \"prd\"\n");
     assert!(ok.errors.is_empty(), "{:#?}", ok.errors);
 }
+
+#[test]
+fn a_reconcile_mode_or_pace_that_cannot_keep_routes_converged_is_refused() {
+    let env = "[[environments]]\nname = \"prd\"\n";
+    for every in ["0s", "500ms", "11s"] {
+        let report = config::check_str(&format!("[engine]\nreconcile_every = \"{every}\"\n{env}"));
+        assert_eq!(keys(&report.errors), ["engine.reconcile_every"], "{every}");
+    }
+    let unknown = config::check_str(&format!("[engine]\nreconcile = \"ignore\"\n{env}"));
+    assert!(
+        !unknown.errors.is_empty()
+            && format!("{:?}", unknown.errors).contains("repair")
+            && format!("{:?}", unknown.errors).contains("alert"),
+        "{:#?}",
+        unknown.errors
+    );
+    for mode in ["repair", "alert"] {
+        let ok = config::check_str(&format!(
+            "[engine]\nreconcile = \"{mode}\"\nreconcile_every = \"10s\"\n{env}"
+        ));
+        assert!(ok.errors.is_empty(), "{mode}: {:#?}", ok.errors);
+    }
+}

@@ -24,7 +24,9 @@ impl CpuLoad {
                 std::thread::spawn(move || {
                     let mut x: u64 = 0;
                     while !stop.load(Ordering::Relaxed) {
-                        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                        x = std::hint::black_box(
+                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
+                        );
                     }
                 })
             })

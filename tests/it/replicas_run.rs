@@ -547,7 +547,9 @@ async fn a_frozen_owner_that_wakes_after_losing_its_lease_cannot_leave_the_route
             owner.logged()
         )
     });
-    eprintln!("replicas: a late 90/10 split put back after {took:?} (a look every {RECONCILE_EVERY:?})");
+    eprintln!(
+        "replicas: a late 90/10 split put back after {took:?} (a look every {RECONCILE_EVERY:?})"
+    );
     // Whichever replica watches prd now says so in its channel, and the
     // audit log records it.
     let said = format!("{}{}", survivor.said(), owner.said());
