@@ -24,7 +24,7 @@ pub use discord::{Control, Discord, limits as discord_limits};
 pub use identity::UserId;
 pub use model::{
     Action, Bot, ChatBackend, CloudBackend, Config, Conversation, Engine, Environment, Http, Mfa,
-    Policy, Recovery, Role, Service, Simulator, Store, User, VersionRule,
+    Policy, Reconcile, Recovery, Role, Service, Simulator, Store, User, VersionRule,
 };
 pub use plan::{Analysis, Inconclusive, Plan, Strategy};
 pub use secret::{EnvLookup, Secret, SecretError, SecretSource, process_env};

@@ -280,7 +280,17 @@ impl Agent {
             }
         }
         let left = loop {
-            let unfinished = self.store.unfinished().await.unwrap_or_default();
+            // A store that does not answer is not "nothing unfinished": that
+            // would wait for paused deployments that never end. Ask again
+            // (the console bounds the whole wait).
+            let unfinished = match self.store.unfinished().await {
+                Ok(unfinished) => unfinished,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not list unfinished deployments; asking again");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
             if !unfinished
                 .iter()
                 .any(|d| d.state == crate::store::DeploymentState::Running)

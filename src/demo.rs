@@ -166,6 +166,8 @@ pub async fn assemble(
         recovery: config.engine.recovery,
         lease: Some(config.engine.lease),
         replica,
+        reconcile: config.engine.reconcile,
+        reconcile_every: Some(config.engine.reconcile_every),
         ..EngineOptions::default()
     };
     let shared_store = store.backend() == crate::store::Backend::Postgres;
@@ -197,6 +199,9 @@ pub async fn assemble(
     if shared_store {
         engine.watch_orphans();
     }
+    // Idle routes are compared with the store on every store: the single
+    // process watches them all, replicas share them out by environment.
+    engine.watch_routes();
     Ok((agent, engine))
 }
 

@@ -8,6 +8,8 @@
 //!   recovery after a restart, takeover of a dead replica's deployments.
 //! - `tenure`: the leases this engine holds on its deployments, renewed in
 //!   the background and checked before every journal write.
+//! - [`reconcile`]: the watcher of idle routes: a route that differs from
+//!   what the last finished deployment left is announced and put back.
 //! - [`events`]: what the engine tells chat and notifications while it works.
 //! - [`retry`]: backoff for throttled calls; weights read back until applied.
 //!
@@ -19,6 +21,7 @@ mod core;
 pub mod engine;
 pub mod events;
 pub mod plan;
+pub mod reconcile;
 pub mod retry;
 mod runner;
 mod tenure;
@@ -27,5 +30,6 @@ pub use analysis::{Breach, Metric, Verdict};
 pub use engine::{DeployRequest, Engine, EngineError, EngineOptions, Prepared, RolledBack};
 pub use events::{Event, EventKind};
 pub use plan::Step;
+pub use reconcile::Drift;
 pub use retry::Retry;
 pub use runner::Control;

@@ -1,6 +1,7 @@
 //! What switchyard remembers: deployments and the journal of their steps, the
 //! audit log, environment locks and per-user MFA state, and what replicas
-//! sharing the store coordinate through (event claims, deployment leases, who
+//! sharing the store coordinate through (event claims, deployment leases, the
+//! lease on watching each environment's idle routes, who
 //! asked which question), in an embedded SQLite database or a PostgreSQL one
 //! several replicas share, behind this same API.
 //!
@@ -20,6 +21,7 @@ mod audit;
 mod builds;
 mod claims;
 mod deployments;
+mod env_leases;
 mod error;
 mod journal;
 mod leases;

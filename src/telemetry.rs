@@ -200,7 +200,12 @@ impl Telemetry {
             EventKind::Started { .. } | EventKind::Resumed | EventKind::Recovered { .. } => {
                 self.in_progress.with_label_values(&[env]).set(1);
             }
-            EventKind::WeightsChanged { weights } => {
+            EventKind::WeightsChanged { weights }
+            | EventKind::RouteDrift {
+                restored: true,
+                expected: weights,
+                ..
+            } => {
                 for colour in [Colour::Blue, Colour::Green] {
                     self.weight
                         .with_label_values(&[env, event.service.as_str(), colour.as_str()])

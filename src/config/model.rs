@@ -189,6 +189,13 @@ pub struct Engine {
     /// the store takes over when this one dies.
     #[serde(with = "humantime_serde")]
     pub lease: Duration,
+    /// What the watcher of idle routes does with a route that differs from
+    /// what the last finished deployment left ([`crate::rollout::reconcile`]).
+    pub reconcile: Reconcile,
+    /// How often idle routes are compared with the store (1 s–10 s): the
+    /// longest a drifted route goes unnoticed.
+    #[serde(with = "humantime_serde")]
+    pub reconcile_every: Duration,
 }
 
 impl Default for Engine {
@@ -198,8 +205,23 @@ impl Default for Engine {
             retry_deadline: Duration::from_secs(120),
             retry_backoff: Duration::from_millis(200),
             lease: crate::rollout::engine::DEFAULT_LEASE,
+            reconcile: Reconcile::Repair,
+            reconcile_every: crate::rollout::reconcile::DEFAULT_EVERY,
         }
     }
+}
+
+/// `engine.reconcile`: a route found split, or whole on the wrong colour,
+/// with nothing running, is always announced in the channel and the audit
+/// log; this says whether it is also put back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reconcile {
+    /// Put the route back to what the last finished deployment left.
+    #[default]
+    Repair,
+    /// Only say so: a person decides (roll back, redeploy, or fix it by hand).
+    Alert,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

@@ -113,6 +113,16 @@ fn bot_and_store(config: &Config, out: &mut Findings) {
             ),
         );
     }
+    let every = config.engine.reconcile_every;
+    if every < std::time::Duration::from_secs(1) || every > std::time::Duration::from_secs(10) {
+        out.error(
+            "engine.reconcile_every",
+            format!(
+                "{} is outside 1s..=10s (a drifted route must be noticed within one look)",
+                humantime::format_duration(every)
+            ),
+        );
+    }
     let mfa = &config.mfa;
     if !(6..=8).contains(&mfa.digits) {
         out.error("mfa.digits", format!("{} is outside 6..=8", mfa.digits));

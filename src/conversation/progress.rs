@@ -83,6 +83,7 @@ pub(super) fn stream(agent: Weak<Agent>, mut events: broadcast::Receiver<Event>)
                     EventKind::RollingBack { .. }
                         | EventKind::Finished { .. }
                         | EventKind::ScaledDown { .. }
+                        | EventKind::RouteDrift { .. }
                 );
                 let percent = match &event.kind {
                     EventKind::Analysis { percent, .. } => Some(*percent),
@@ -107,7 +108,11 @@ pub(super) fn stream(agent: Weak<Agent>, mut events: broadcast::Receiver<Event>)
                     })
                     .await;
             }
-            if matches!(event.kind, EventKind::Finished { .. }) {
+            // A drift is about a deployment already over: nothing to remember.
+            if matches!(
+                event.kind,
+                EventKind::Finished { .. } | EventKind::RouteDrift { .. }
+            ) {
                 seen.remove(&event.deployment);
             }
             // A pending deployment taken over from a replica that is gone:
@@ -250,6 +255,19 @@ impl Agent {
                 from,
             } => {
                 serde_json::json!({"kind": "recovered", "id": id, "resumed": resumed, "detail": detail, "from": from})
+            }
+            EventKind::RouteDrift {
+                found,
+                expected,
+                restored,
+                detail,
+            } => {
+                let colour = expected.whole().unwrap_or(Colour::Blue);
+                serde_json::json!({
+                    "kind": "drift", "id": id, "env": event.env, "service": event.service,
+                    "found_blue": found.blue, "found_green": found.green,
+                    "colour": colour.as_str(), "restored": restored, "detail": detail,
+                })
             }
             EventKind::Finished {
                 state,

@@ -68,7 +68,12 @@ impl Core {
     /// by [`Core::lose`], ends instead (see [`super::tenure`]).
     pub async fn journal_begin(&self, id: i64, seq: usize, step: &Step) {
         self.fence(id).await;
-        let value = serde_json::to_value(step).unwrap_or_default();
+        // A step that cannot be serialised is journaled as what it is
+        // called and why, never as an empty value that reads as nothing.
+        let value = serde_json::to_value(step).unwrap_or_else(|e| {
+            tracing::error!(deployment = id, seq, error = %e, "a step cannot be serialised");
+            serde_json::json!({"step": step.phase(), "unserialisable": e.to_string()})
+        });
         let at = self.clock.now_ms();
         self.durably("journal begin", || {
             self.store.journal_begin(id, seq as u32, &value, at)
@@ -120,7 +125,10 @@ impl Core {
             tracing::warn!(deployment = id, state = %state, "not finishing a deployment whose lease was lost");
             return;
         }
-        let before = self.store.deployment(id).await.ok().flatten();
+        // Read durably: taking a failed read for "not succeeded" would record
+        // a rollback after success as a refused finish, leaving the record
+        // at succeeded while the traffic is on the stable colour.
+        let before = self.deployment_durably(id).await;
         let env = before.as_ref().map(|d| d.env.clone()).unwrap_or_default();
         let already_succeeded = before.is_some_and(|d| d.state == DeploymentState::Succeeded);
         if already_succeeded && state != DeploymentState::Succeeded {
@@ -177,6 +185,27 @@ impl Core {
         }
     }
 
+    /// Reads deployment `id`, retrying while the database is unavailable
+    /// as [`Core::durably`] does; `None` only when it does not exist or
+    /// cannot be read at all.
+    async fn deployment_durably(&self, id: i64) -> Option<crate::store::Deployment> {
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match self.store.deployment(id).await {
+                Ok(found) => return found,
+                Err(e @ (StoreError::Database { .. } | StoreError::Contended { .. })) => {
+                    tracing::error!(deployment = id, error = %e, "reading a deployment failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    tracing::error!(deployment = id, error = %e, "a deployment cannot be read");
+                    return None;
+                }
+            }
+        }
+    }
+
     async fn count_write(&self) {
         let n = self.journal_writes.fetch_add(1, Ordering::SeqCst) + 1;
         if self.crash_after.is_some_and(|limit| n >= limit) {
@@ -185,6 +214,16 @@ impl Core {
             self.crashed.notify_one();
             std::future::pending::<()>().await;
         }
+    }
+
+    /// Whether a task of this engine can still move traffic in `env` (it has
+    /// a control channel until its post-deployment watch is over).
+    pub fn drives_in(&self, env: &str) -> bool {
+        self.controls
+            .lock()
+            .expect("controls lock")
+            .values()
+            .any(|(e, _)| e == env)
     }
 
     /// Drops a finished deployment's control channel.

@@ -22,7 +22,7 @@ use super::retry::Retry;
 use super::runner::{Control, Runner};
 use crate::clock::Clock;
 use crate::cloud::{Cloud, CloudError, Colour, ServiceRef, Weights};
-use crate::config::{Plan, Recovery};
+use crate::config::{Plan, Reconcile, Recovery};
 use crate::intent::Strategy;
 use crate::store::{
     Backend, Deployment, DeploymentState, LockOutcome, NewDeployment, Store, StoreError, Take,
@@ -55,6 +55,10 @@ pub struct EngineOptions {
     /// The name this engine takes leases under; [`crate::replica::id`] when
     /// `None` (tests run two "replicas" in one process).
     pub replica: Option<String>,
+    /// What the watcher of idle routes does with a drifted one (`engine.reconcile`).
+    pub reconcile: Reconcile,
+    /// How often it looks (`engine.reconcile_every`); the default when `None`.
+    pub reconcile_every: Option<Duration>,
     /// Test hook: every task stops dead after this many journal writes, as if
     /// the process were killed there. Never set outside tests.
     pub crash_after_journal_writes: Option<usize>,
@@ -98,12 +102,15 @@ pub enum EngineError {
 }
 
 pub struct Engine {
-    core: Arc<Core>,
+    pub(super) core: Arc<Core>,
     recovery: Recovery,
     tasks: Mutex<HashMap<i64, JoinHandle<()>>>,
     /// Held while a start checks and claims an environment, so two requests for
-    /// the same environment cannot both pass the "is it busy?" check.
-    starting: tokio::sync::Mutex<()>,
+    /// the same environment cannot both pass the "is it busy?" check (and
+    /// while a rollback or the watcher of idle routes moves traffic).
+    pub(super) starting: tokio::sync::Mutex<()>,
+    /// The watcher of idle routes ([`super::reconcile`]).
+    pub(super) routes: super::reconcile::Routes,
 }
 
 impl Drop for Engine {
@@ -170,6 +177,7 @@ impl Engine {
             recovery: options.recovery,
             tasks: Mutex::new(HashMap::new()),
             starting: tokio::sync::Mutex::new(()),
+            routes: super::reconcile::Routes::new(options.reconcile, options.reconcile_every),
         }
     }
 
@@ -253,6 +261,9 @@ impl Engine {
             .await?;
         // A new row has no lease yet, so this take cannot lose.
         core.take_lease(id, Take::IfFree).await?;
+        // The environment's route is this deployment's now: a repair another
+        // replica's watcher decided before this row existed must not land.
+        self.take_route(&env).await?;
         core.audit(
             &req.requested_by,
             "deploy",
@@ -324,8 +335,18 @@ impl Engine {
             core.cloud.compute.scale_down_after(&req.svc),
         );
         let at = core.clock.now_ms();
-        let plan_json = serde_json::to_value(&req.plan).unwrap_or_default();
-        let script_json = serde_json::to_value(&steps).unwrap_or_default();
+        // Saved as they are or not at all: an empty plan saved here would
+        // be an unreadable script at the next recovery.
+        let saved = serde_json::to_value(&req.plan)
+            .and_then(|plan| Ok((plan, serde_json::to_value(&steps)?)));
+        let (plan_json, script_json) = match saved {
+            Ok(saved) => saved,
+            Err(e) => {
+                let why = format!("its plan could not be saved: {e}");
+                self.cancel(id, &why).await?;
+                return Err(EngineError::Changed { why });
+            }
+        };
         core.store.save_plan(id, &plan_json, &script_json).await?;
         core.store.start(id, at).await?;
         let env = req.svc.env.clone();
@@ -577,6 +598,9 @@ impl Engine {
         })?;
         let standby = live.other();
         let to_version = self.standby_ready(svc, standby, last.id).await?;
+        // Another replica's watcher sees the success until it is reverted
+        // below: it must not put the route back in between.
+        self.take_route(&env).await?;
         core.retry
             .set_weights(core.cloud.traffic.as_ref(), svc, Weights::all(standby))
             .await?;
@@ -841,7 +865,17 @@ impl Engine {
         let svc = ServiceRef::new(&d.env, &d.service);
         // A deployment without a saved plan never took a step (it waited for an
         // approval or a timer when the process stopped): give its environment back.
-        let Some((plan, steps)) = core.store.plan(d.id).await? else {
+        // A saved plan the store cannot parse, or one that is not a plan and
+        // a script, is recorded as such: the deployment then fails and rolls
+        // back (below) rather than running an empty script that never ends.
+        let saved = match core.store.plan(d.id).await {
+            Ok(saved) => saved.map(|(plan, steps)| read_saved(plan, steps)),
+            Err(e @ StoreError::Corrupt { .. }) => Some(Err(format!(
+                "its saved plan and script cannot be read ({e})"
+            ))),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(saved) = saved else {
             // Still waiting for its approvals, taken over from a replica that
             // is gone: keep the environment and the lease, and let the
             // conversation take the request over (it hears this event).
@@ -888,8 +922,13 @@ impl Engine {
             );
             return Ok(());
         };
-        let plan: Plan = serde_json::from_value(plan).unwrap_or_default();
-        let steps: Vec<Step> = serde_json::from_value(steps).unwrap_or_default();
+        let (plan, steps, unreadable) = match saved {
+            Ok((plan, steps)) => (plan, steps, None),
+            Err(why) => {
+                tracing::error!(deployment = d.id, %why, "the saved script cannot be read");
+                (Plan::default(), Vec::new(), Some(why))
+            }
+        };
         let journal = core.store.journal(d.id).await?;
         let next = (0..steps.len())
             .find(|seq| {
@@ -913,7 +952,9 @@ impl Engine {
             new.other()
         };
 
-        let proof = if rollback_begun || self.recovery == Recovery::Rollback {
+        let proof = if let Some(why) = &unreadable {
+            Err(why.clone())
+        } else if rollback_begun || self.recovery == Recovery::Rollback {
             Err("the recovery policy is to roll back".to_string())
         } else {
             self.prove_healthy(&svc, new, &plan).await
@@ -982,11 +1023,16 @@ impl Engine {
                 } else {
                     "the engine restarted mid-deployment and rolled back"
                 };
+                // Nobody can say what an unreadable script was doing: a
+                // failure, not a judgement of the new version.
+                let state = if unreadable.is_some() {
+                    DeploymentState::Failed
+                } else {
+                    DeploymentState::RolledBack
+                };
                 self.spawn_task(d.id, async move {
                     let reason = format!("{restarted}: {why}");
-                    runner
-                        .rollback(DeploymentState::RolledBack, reason, None)
-                        .await;
+                    runner.rollback(state, reason, None).await;
                     runner.core.forget(runner.id);
                     runner.core.done_with(runner.id);
                 });
@@ -1042,4 +1088,21 @@ impl Engine {
             }
         }
     }
+}
+
+/// The plan and script saved for a deployment, or why they cannot be used:
+/// not a plan, not a list of steps, or no steps at all (every launched
+/// script has some).
+fn read_saved(
+    plan: serde_json::Value,
+    steps: serde_json::Value,
+) -> Result<(Plan, Vec<Step>), String> {
+    let plan: Plan =
+        serde_json::from_value(plan).map_err(|e| format!("its saved plan cannot be read ({e})"))?;
+    let steps: Vec<Step> = serde_json::from_value(steps)
+        .map_err(|e| format!("its saved script cannot be read ({e})"))?;
+    if steps.is_empty() {
+        return Err("its saved script has no steps".into());
+    }
+    Ok((plan, steps))
 }

@@ -68,6 +68,16 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         from: Option<String>,
     },
+    /// The route of a service with nothing running differed from what this
+    /// (its last finished) deployment left: split, or whole on the other
+    /// colour. Found by the watcher of idle routes ([`super::reconcile`]),
+    /// put back unless `engine.reconcile = "alert"` or `detail` says why not.
+    RouteDrift {
+        found: Weights,
+        expected: Weights,
+        restored: bool,
+        detail: Option<String>,
+    },
     Finished {
         state: DeploymentState,
         duration_ms: i64,

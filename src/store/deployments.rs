@@ -469,6 +469,31 @@ impl Store {
         rows.iter().map(|row| from_row(row, OP)).collect()
     }
 
+    /// Per (environment, service), the deployment whose outcome the route
+    /// should show now: of the finished ones that started (one that never
+    /// started left the route as it was), the one whose state changed last,
+    /// so that a `rollback` of an earlier success (which marks that one
+    /// rolled back later) counts over a later failure. Ordered by
+    /// environment and service.
+    pub async fn last_outcomes(&self) -> Result<Vec<Deployment>, StoreError> {
+        const OP: &str = "reading the last outcome of every service";
+        let rows = sqlx::query(select_deployments!(
+            "d WHERE d.state NOT IN ",
+            unfinished_sql!(),
+            " AND d.started_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM deployments e \
+             WHERE e.env = d.env AND e.service = d.service AND e.state NOT IN ",
+            unfinished_sql!(),
+            " AND e.started_at IS NOT NULL AND (e.state_changed_at > d.state_changed_at \
+             OR (e.state_changed_at = d.state_changed_at AND e.id > d.id))) \
+             ORDER BY d.env, d.service"
+        ))
+        .fetch_all(&self.pool)
+        .held()
+        .await
+        .during(OP)?;
+        rows.iter().map(|row| from_row(row, OP)).collect()
+    }
+
     /// Deployments created in `[from, to)`, oldest first.
     pub async fn between(&self, from: i64, to: i64) -> Result<Vec<Deployment>, StoreError> {
         const OP: &str = "reading deployments in a period";

@@ -685,3 +685,26 @@ fn a_discord_account_mapped_to_a_name_in_capitals_speaks_as_the_configured_user(
     assert_eq!(discord.user_for(123456789012345678), Some("bob"));
     assert_eq!(discord.id_of("bob"), Some(123456789012345678));
 }
+
+#[test]
+fn a_reconcile_mode_or_pace_that_cannot_keep_routes_converged_is_refused() {
+    let env = "[[environments]]\nname = \"prd\"\n";
+    for every in ["0s", "500ms", "11s"] {
+        let report = config::check_str(&format!("[engine]\nreconcile_every = \"{every}\"\n{env}"));
+        assert_eq!(keys(&report.errors), ["engine.reconcile_every"], "{every}");
+    }
+    let unknown = config::check_str(&format!("[engine]\nreconcile = \"ignore\"\n{env}"));
+    assert!(
+        !unknown.errors.is_empty()
+            && format!("{:?}", unknown.errors).contains("repair")
+            && format!("{:?}", unknown.errors).contains("alert"),
+        "{:#?}",
+        unknown.errors
+    );
+    for mode in ["repair", "alert"] {
+        let ok = config::check_str(&format!(
+            "[engine]\nreconcile = \"{mode}\"\nreconcile_every = \"10s\"\n{env}"
+        ));
+        assert!(ok.errors.is_empty(), "{mode}: {:#?}", ok.errors);
+    }
+}

@@ -15,7 +15,7 @@ use switchyard::store::DeploymentState;
 
 /// The chat port of these tests: it keeps every message.
 #[derive(Default)]
-struct Transcript {
+pub(crate) struct Transcript {
     messages: Mutex<Vec<Message>>,
 }
 
@@ -29,7 +29,7 @@ impl ChatPort for Transcript {
 
 impl Transcript {
     /// Everything said since the last call, as one text.
-    fn take(&self) -> String {
+    pub(crate) fn take(&self) -> String {
         let taken: Vec<Message> = std::mem::take(&mut *self.messages.lock().unwrap());
         taken
             .iter()
@@ -43,14 +43,14 @@ impl Transcript {
     }
 }
 
-struct Chat {
-    demo: Demo,
-    said: Arc<Transcript>,
-    clock: Clock,
+pub(crate) struct Chat {
+    pub(crate) demo: Demo,
+    pub(crate) said: Arc<Transcript>,
+    pub(crate) clock: Clock,
     _dir: tempfile::TempDir,
 }
 
-async fn chat() -> Chat {
+pub(crate) async fn chat() -> Chat {
     let dir = tempfile::tempdir().unwrap();
     chat_in(dir).await
 }
@@ -76,7 +76,7 @@ async fn chat_with(config: Config, dir: tempfile::TempDir) -> Chat {
 
 impl Chat {
     /// `line` as the console reads it (`@name: TEXT` or alice); returns the replies.
-    async fn say(&self, line: &str) -> String {
+    pub(crate) async fn say(&self, line: &str) -> String {
         let msg = switchyard::chat::console::incoming(line, "alice", "switchyard");
         self.demo.agent.handle(msg).await;
         self.said.take()

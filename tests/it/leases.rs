@@ -108,19 +108,19 @@ crate::on_both_stores!(orphans_are_unfinished_deployments_with_an_expired_or_mis
 
 /// One simulated fleet (the world both replicas see) and one PostgreSQL
 /// database; engines are the replicas.
-struct Cluster {
+pub(crate) struct Cluster {
     _db: Db,
     _dir: tempfile::TempDir,
-    url: String,
-    clock: Clock,
-    sim: Sim,
-    svc: ServiceRef,
+    pub(crate) url: String,
+    pub(crate) clock: Clock,
+    pub(crate) sim: Sim,
+    pub(crate) svc: ServiceRef,
 }
 
-const LEASE: Duration = Duration::from_secs(6);
+pub(crate) const LEASE: Duration = Duration::from_secs(6);
 const BAKE: Duration = Duration::from_secs(60);
 
-async fn cluster() -> Cluster {
+pub(crate) async fn cluster() -> Cluster {
     let db = Db::postgres().await;
     let dir = tempfile::tempdir().unwrap();
     let clock = Clock::starting_at(T0);
@@ -180,7 +180,7 @@ impl Cluster {
         }
     }
 
-    fn weights(&self) -> Weights {
+    pub(crate) fn weights(&self) -> Weights {
         self.sim.snapshot(&self.svc).unwrap().weights
     }
 }
@@ -198,7 +198,10 @@ async fn taken_behind_its_back(c: &Cluster, id: i64) -> Store {
     other
 }
 
-async fn until(rx: &mut broadcast::Receiver<Event>, what: impl Fn(&EventKind) -> bool) -> Event {
+pub(crate) async fn until(
+    rx: &mut broadcast::Receiver<Event>,
+    what: impl Fn(&EventKind) -> bool,
+) -> Event {
     loop {
         match rx.recv().await {
             Ok(e) if what(&e.kind) => return e,
@@ -212,13 +215,13 @@ fn at_green(green: u8) -> impl Fn(&EventKind) -> bool {
     move |k| matches!(k, EventKind::WeightsChanged { weights } if weights.green == green)
 }
 
-fn finished(k: &EventKind) -> bool {
+pub(crate) fn finished(k: &EventKind) -> bool {
     matches!(k, EventKind::Finished { .. })
 }
 
 /// Replica a driving a rollout (at 10% green), replica b watching for
 /// orphans: a, b, b's events and the deployment's id.
-async fn a_drives_b_watches(
+pub(crate) async fn a_drives_b_watches(
     c: &Cluster,
 ) -> (
     Engine,

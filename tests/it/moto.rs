@@ -343,6 +343,36 @@ pub async fn listener_weights(f: &Fixture) -> (i32, i32) {
     (weight(&f.blue_target_group), weight(&f.green_target_group))
 }
 
+/// Sets the listener's forward weights as a person in the console (or a
+/// replica's late call) would, outside switchyard.
+pub async fn set_listener_weights(f: &Fixture, blue: i32, green: i32) {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
+    };
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config(f).await);
+    let tuple = |arn: &str, weight| {
+        TargetGroupTuple::builder()
+            .target_group_arn(arn)
+            .weight(weight)
+            .build()
+    };
+    let forward = ForwardActionConfig::builder()
+        .target_groups(tuple(&f.blue_target_group, blue))
+        .target_groups(tuple(&f.green_target_group, green))
+        .build();
+    elb.modify_listener()
+        .listener_arn(&f.listener)
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .forward_config(forward)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 impl Fixture {
     /// The `[[aws.targets]]` entry for prd (the listener's default action),
     /// tags `v{version}`.

@@ -18,17 +18,17 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 /// A fresh store file and persisted simulated fleet: prd/storefront-api runs 1.2.0 on blue.
-struct World {
+pub(crate) struct World {
     _dir: tempfile::TempDir,
     db: String,
     fleet: PathBuf,
-    clock: Clock,
-    sim: Sim,
-    store: Store,
-    svc: ServiceRef,
+    pub(crate) clock: Clock,
+    pub(crate) sim: Sim,
+    pub(crate) store: Store,
+    pub(crate) svc: ServiceRef,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("switchyard.db").display());
     let fleet = dir.path().join("fleet.json");
@@ -49,7 +49,7 @@ async fn world() -> World {
 }
 
 impl World {
-    fn engine(&self, options: EngineOptions) -> Engine {
+    pub(crate) fn engine(&self, options: EngineOptions) -> Engine {
         Engine::new(
             self.store.clone(),
             self.sim.cloud(),
@@ -66,7 +66,7 @@ impl World {
         (sim, store)
     }
 
-    fn request(&self, version: &str) -> DeployRequest {
+    pub(crate) fn request(&self, version: &str) -> DeployRequest {
         DeployRequest {
             svc: self.svc.clone(),
             version: version.into(),
@@ -78,12 +78,12 @@ impl World {
         }
     }
 
-    fn weights(&self) -> Weights {
+    pub(crate) fn weights(&self) -> Weights {
         self.sim.snapshot(&self.svc).unwrap().weights
     }
 }
 
-fn retry() -> Retry {
+pub(crate) fn retry() -> Retry {
     Retry {
         deadline: Duration::from_secs(120),
         backoff: Duration::from_millis(200),
@@ -683,4 +683,88 @@ async fn tasks_failing_health_checks_for_two_minutes_roll_back() {
     })
     .await;
     assert!(reason.starts_with("health checks failing for"), "{reason}");
+}
+
+/// Saves `script` as deployment `id`'s script, as a damaged or hand-edited
+/// database would hold it.
+async fn corrupt_script(db: &str, id: i64, script: &str) {
+    use sqlx::ConnectOptions;
+    use std::str::FromStr;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::from_str(db)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query("UPDATE deployment_plans SET script = $1 WHERE deployment_id = $2")
+        .bind(script)
+        .bind(id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreadable_saved_script_fails_the_deployment_and_frees_the_environment() {
+    // Not JSON, JSON that is no script, and a script without steps.
+    for script in ["{\"step\": ", "{\"step\":\"teleport\"}", "[]"] {
+        let w = world().await;
+        let engine = w.engine(EngineOptions {
+            crash_after_journal_writes: Some(6), // the 10% shift is done
+            ..EngineOptions::default()
+        });
+        let id = engine.start(w.request("1.3.0")).await.unwrap();
+        engine.crashed().await;
+        drop(engine);
+        assert_eq!(w.weights(), Weights::to(Colour::Green, 10), "{script}");
+        corrupt_script(&w.db, id, script).await;
+
+        let (sim, store) = w.reopen().await;
+        let engine = Engine::new(
+            store.clone(),
+            sim.cloud(),
+            w.clock,
+            retry(),
+            EngineOptions::default(),
+        );
+        let mut rx = engine.subscribe();
+        assert_eq!(engine.recover().await.unwrap(), vec![id], "{script}");
+        let events = events_until_finished(&mut rx).await;
+        engine.wait(id).await;
+
+        let d = store.deployment(id).await.unwrap().unwrap();
+        assert_eq!(d.state, DeploymentState::Failed, "{script}");
+        let reason = d.reason.unwrap_or_default();
+        assert!(reason.contains("saved"), "{script}: {reason}");
+        assert_eq!(
+            sim.snapshot(&w.svc).unwrap().weights,
+            Weights::all(Colour::Blue),
+            "{script}: back on the stable colour"
+        );
+        // Said in the channel (the events chat renders) and the audit log.
+        assert!(
+            events.iter().any(|(_, e)| matches!(&e.kind,
+                EventKind::Recovered { resumed: false, detail, .. } if detail.contains("saved"))),
+            "{script}: {events:?}"
+        );
+        assert!(
+            events.iter().any(|(_, e)| matches!(&e.kind,
+                EventKind::Finished { state: DeploymentState::Failed, reason: Some(r), .. } if r.contains("saved"))),
+            "{script}: {events:?}"
+        );
+        let audit = store.audit_log(50).await.unwrap();
+        assert!(
+            audit.iter().any(|a| a.deployment_id == Some(id)
+                && a.outcome == "failed"
+                && a.detail.as_deref().unwrap_or("").contains("saved")),
+            "{script}: {audit:?}"
+        );
+        // The environment takes the next deployment.
+        let next = engine.start(w.request("1.3.1")).await.unwrap();
+        engine.wait(next).await;
+        assert_eq!(
+            store.deployment(next).await.unwrap().unwrap().state,
+            DeploymentState::Succeeded,
+            "{script}"
+        );
+    }
 }
