@@ -18,6 +18,7 @@ mod gates;
 mod grammar_files;
 mod help_golden;
 mod http;
+mod http_limits;
 mod http_run;
 mod leases;
 mod mfa;
