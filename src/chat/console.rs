@@ -424,6 +424,32 @@ mod tests {
     }
 
     #[test]
+    fn a_line_that_is_not_utf8_is_passed_on_as_such_and_the_lines_after_it_are_read() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        let input: &[u8] = b"status\r\nlock prd caf\xe9\n\xff\nhelp";
+        std::thread::spawn(move || read_lines(input, &tx))
+            .join()
+            .unwrap();
+        let mut lines = Vec::new();
+        while let Ok(line) = rx.try_recv() {
+            lines.push(line);
+        }
+        assert_eq!(
+            lines,
+            [
+                Line::Text("status".into()),
+                Line::NotText {
+                    valid_up_to: Some(12)
+                },
+                Line::NotText {
+                    valid_up_to: Some(0)
+                },
+                Line::Text("help".into()),
+            ]
+        );
+    }
+
+    #[test]
     fn a_name_prefix_speaks_as_that_user_and_the_bot_name_is_a_mention() {
         assert_eq!(
             incoming("@bob: approve\n", "alice", "switchyard").user,
