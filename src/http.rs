@@ -3,8 +3,11 @@
 //! scripts asking what runs where, and `POST /hooks/build` for CI to announce
 //! builds. It serves only when `[http] listen` is set, and reads the same agent
 //! and store as the chat side, so it can never disagree with what chat says.
+//! The hook route carries transport limits ([`limits`]); the health routes do
+//! not, so a flood of deliveries cannot get a healthy agent restarted.
 
 mod health;
+mod limits;
 mod metrics;
 mod versions;
 pub mod webhook;
@@ -12,8 +15,9 @@ pub mod webhook;
 use std::future::Future;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
@@ -28,20 +32,26 @@ pub struct HttpState {
     pub telemetry: Arc<Telemetry>,
     /// Signs build webhooks; `None` refuses every delivery.
     pub webhook_secret: Option<Secret>,
+    /// How long a webhook's body may take to arrive (`http.body_timeout`).
+    pub body_timeout: Duration,
+    /// Deliveries handled at once (`http.max_concurrent_hooks`).
+    pub max_concurrent_hooks: usize,
     pub clock: Clock,
 }
 
-/// Every route, with `max_body_bytes` the largest webhook body accepted.
+/// Every route, with `max_body_bytes` the largest webhook body accepted (the
+/// other hook limits come from `state`).
 pub fn router(state: Arc<HttpState>, max_body_bytes: usize) -> Router {
+    let hook_limits = limits::Hooks {
+        max_body_bytes,
+        max_concurrent: state.max_concurrent_hooks,
+    };
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
         .route("/versions", get(versions::versions))
-        .route(
-            "/hooks/build",
-            post(webhook::build).layer(DefaultBodyLimit::max(max_body_bytes)),
-        )
+        .route("/hooks/build", hook_limits.apply(post(webhook::build)))
         .with_state(state)
 }
 
@@ -80,6 +90,8 @@ impl HttpState {
             agent,
             telemetry,
             webhook_secret: config.webhook_secret.clone(),
+            body_timeout: config.body_timeout,
+            max_concurrent_hooks: config.max_concurrent_hooks,
             clock,
         })
     }

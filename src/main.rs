@@ -3,18 +3,20 @@
 //! exit code (0 ok, 1 invalid configuration or an unreadable store, 2 text that
 //! is not a command or an environment that does not exist).
 
-use std::io::{BufRead, IsTerminal};
+use std::ffi::{OsStr, OsString};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use switchyard::chat::console;
+use switchyard::chat::ChatPort;
+use switchyard::chat::console::{self, Line};
 use switchyard::clock::Clock;
 use switchyard::config::{self, Config};
 use switchyard::demo::Demo;
-use switchyard::intent::{Grammar, Intent, IntentKind};
+use switchyard::intent::{Grammar, Intent, IntentKind, ParseError};
 use switchyard::render::Renderer;
 use switchyard::store::Store;
 
@@ -73,8 +75,15 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// The chat message; several arguments are joined with spaces.
-        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-        text: Vec<String>,
+        // Taken as raw OS strings: bytes that are not UTF-8 are the message's
+        // problem, answered as a parse error (JSON under --json), not clap's.
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_parser = clap::value_parser!(OsString)
+        )]
+        text: Vec<OsString>,
     },
     /// Validate a configuration file and the grammar it uses; print errors and
     /// warnings naming the offending key. Exits 1 if there are errors.
@@ -175,7 +184,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::CheckConfig { file } => Ok(check_config(&file)),
         Command::Parse { json, text } => {
-            load(cli.config.as_deref()).map(|(_, g)| parse(&g, &text.join(" "), json))
+            load(cli.config.as_deref()).map(|(_, g)| parse(&g, &text, json))
         }
         Command::Run { data_dir } => {
             load(cli.config.as_deref()).and_then(|(c, _)| run(c, &data_dir))
@@ -407,8 +416,18 @@ fn refuse_missing_file(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn parse(grammar: &Grammar, text: &str, json: bool) -> ExitCode {
-    match grammar.parse(text) {
+/// The arguments joined with spaces, as text; or the parse error for bytes
+/// that are not UTF-8.
+fn message(args: &[OsString]) -> Result<String, ParseError> {
+    let joined = args.join(OsStr::new(" "));
+    joined.into_string().map_err(|raw| {
+        let bytes = raw.as_encoded_bytes();
+        ParseError::not_utf8(std::str::from_utf8(bytes).err().map(|e| e.valid_up_to()))
+    })
+}
+
+fn parse(grammar: &Grammar, args: &[OsString], json: bool) -> ExitCode {
+    match message(args).and_then(|text| grammar.parse(&text)) {
         Ok(intent) => {
             if json {
                 println!(
@@ -509,7 +528,7 @@ fn demo(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(async {
         let chat = Arc::new(switchyard::demo::console(data_dir));
-        let demo = Demo::open(config.clone(), data_dir, chat, Clock::system())
+        let demo = Demo::open(config.clone(), data_dir, chat.clone(), Clock::system())
             .await
             .with_context(|| format!("starting the demo in {}", data_dir.display()))?;
         let user = default_user(&config);
@@ -518,7 +537,8 @@ fn demo(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
             serde_json::json!({ "user": user, "dir": data_dir.display().to_string(), "extras": config.bot.demo }),
         );
         println!("{banner}");
-        console_session(&demo.agent, &user, &config.bot.name).await;
+        let bot = &config.bot.name;
+        console_session(&demo.agent, &*chat, &user, bot, AtEndOfInput::Settle).await;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -551,7 +571,7 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
             }
             ChatBackend::Console => None,
         };
-        let chat: Arc<dyn switchyard::chat::ChatPort> = match &discord {
+        let chat: Arc<dyn ChatPort> = match &discord {
             Some(d) => Arc::new(d.clone()),
             None => Arc::new(switchyard::demo::console(data_dir)),
         };
@@ -570,9 +590,15 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
                             .context("opening the store")?,
                     ))
                 };
-                let demo = Demo::open_with(config.clone(), data_dir, shared, chat, Clock::system())
-                    .await
-                    .with_context(|| format!("starting in {}", data_dir.display()))?;
+                let demo = Demo::open_with(
+                    config.clone(),
+                    data_dir,
+                    shared,
+                    chat.clone(),
+                    Clock::system(),
+                )
+                .await
+                .with_context(|| format!("starting in {}", data_dir.display()))?;
                 let agent = demo.agent.clone();
                 _demo = Some(demo);
                 agent
@@ -600,13 +626,20 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
                     None,
                     switchyard::gates::Registry::aws(fleet.clone()),
                     switchyard::demo::Backing::new(store),
-                    chat,
+                    chat.clone(),
                     Clock::system(),
                 )
                 .await
                 .context("starting the agent")?;
                 agent
             }
+        };
+        // Serving HTTP makes the process a daemon: its standard input may be
+        // closed or /dev/null, and that must not stop it.
+        let at_end = if config.http.listen.is_some() {
+            AtEndOfInput::KeepRunning
+        } else {
+            AtEndOfInput::Settle
         };
         let http = match config.http.listen {
             Some(addr) => {
@@ -636,7 +669,7 @@ fn run(config: Config, data_dir: &Path) -> anyhow::Result<ExitCode> {
             None => {
                 let user = default_user(&config);
                 tokio::select! {
-                    _ = console_session(&agent, &user, &config.bot.name) => {}
+                    _ = console_session(&agent, &*chat, &user, &config.bot.name, at_end) => {}
                     _ = stop_signal() => tracing::info!("stopping"),
                 }
             }
@@ -685,15 +718,41 @@ fn default_user(config: &Config) -> String {
         .unwrap_or_else(|| "you".into())
 }
 
-/// Reads console lines, one at a time, each answered before the next; at the
-/// end of input waits for running deployments to finish.
-async fn console_session(agent: &Arc<switchyard::conversation::Agent>, user: &str, bot: &str) {
-    let mut lines = console_lines(user);
+/// What a console session does when its standard input ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AtEndOfInput {
+    /// Wait for running deployments to finish, then return: the demo, and a
+    /// `run` whose only way in is the console (a scripted conversation).
+    Settle,
+    /// Say so and keep running: a `run` that also serves HTTP is a daemon,
+    /// stopped by a signal, never by its standard input (closed, /dev/null).
+    KeepRunning,
+}
+
+/// Reads console lines, one at a time, each answered before the next. A line
+/// that is not UTF-8 is refused and the reading goes on.
+async fn console_session(
+    agent: &Arc<switchyard::conversation::Agent>,
+    chat: &dyn ChatPort,
+    user: &str,
+    bot: &str,
+    at_end: AtEndOfInput,
+) {
+    let mut lines = console::stdin_lines(user);
     while let Some(line) = lines.recv().await {
-        if line.trim().is_empty() {
-            continue;
+        match line {
+            Line::Text(text) if text.trim().is_empty() => {}
+            Line::Text(text) => agent.handle(console::incoming(&text, user, bot)).await,
+            Line::NotText { valid_up_to } => {
+                if let Err(e) = chat.send(console::not_text_refusal(valid_up_to)).await {
+                    tracing::warn!(error = %e, "could not answer a line that is not UTF-8");
+                }
+            }
         }
-        agent.handle(console::incoming(&line, user, bot)).await;
+    }
+    if at_end == AtEndOfInput::KeepRunning {
+        let _ = chat.send(console::input_ended()).await;
+        return std::future::pending().await;
     }
     match tokio::time::timeout(switchyard::demo::SETTLE_LIMIT, agent.settle()).await {
         Ok(left) => {
@@ -713,32 +772,4 @@ async fn console_session(agent: &Arc<switchyard::conversation::Agent>, user: &st
             "switchyard: stopped waiting for running deployments; they continue on the next start"
         ),
     }
-}
-
-/// Lines from standard input: a line editor with history on a terminal, plain
-/// lines from a pipe. Read on a thread of its own so the agent keeps streaming
-/// progress while someone types.
-fn console_lines(user: &str) -> tokio::sync::mpsc::Receiver<String> {
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    let prompt = format!("{user}> ");
-    std::thread::spawn(move || {
-        if std::io::stdin().is_terminal()
-            && let Ok(mut editor) = rustyline::DefaultEditor::new()
-        {
-            while let Ok(line) = editor.readline(&prompt) {
-                let _ = editor.add_history_entry(line.as_str());
-                if tx.blocking_send(line).is_err() {
-                    return;
-                }
-            }
-            return;
-        }
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { return };
-            if tx.blocking_send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }

@@ -6,6 +6,10 @@
 //! line by line with a speaker prefix, so deployment progress that streams in
 //! between reads clearly.
 //!
+//! Standard input is read as bytes and decoded line by line: a line that is
+//! not UTF-8 is answered with a refusal and the reading goes on, so one bad
+//! byte (a mis-set terminal, a binary pasted by mistake) cannot end the session.
+//!
 //! A terminal cannot show a picture, so attachments (the metrics chart, the
 //! history timeline, an enrolment QR code) are saved as files and the message
 //! says where: one `📎` line per file under the text. Files are never
@@ -13,13 +17,14 @@
 
 use std::collections::HashMap;
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
 use super::{Attachment, ChatError, ChatPort, Incoming, Message};
+use crate::render::Renderer;
 
 /// The console channel's name.
 pub const CHANNEL: &str = "console";
@@ -181,6 +186,109 @@ impl ChatPort for Console {
     }
 }
 
+/// One line of standard input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    /// A line of text, without its line ending.
+    Text(String),
+    /// A line whose bytes are not UTF-8, so not read as a command.
+    /// `valid_up_to` counts the bytes before the first bad one, when known (a
+    /// terminal's line editor stops at the bad byte without saying where).
+    NotText { valid_up_to: Option<usize> },
+}
+
+impl Line {
+    /// Decodes one line's bytes (its `\n` or `\r\n` included or not) without
+    /// loss: text only if every byte is UTF-8, never a guess.
+    pub fn decode(mut bytes: Vec<u8>) -> Line {
+        if bytes.last() == Some(&b'\n') {
+            bytes.pop();
+            if bytes.last() == Some(&b'\r') {
+                bytes.pop();
+            }
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => Line::Text(text),
+            Err(e) => Line::NotText {
+                valid_up_to: Some(e.utf8_error().valid_up_to()),
+            },
+        }
+    }
+}
+
+/// The console's answer to a line that is not UTF-8: a refusal like any
+/// message that is not a command, saying what was wrong and what to type.
+pub fn not_text_refusal(valid_up_to: Option<usize>) -> Message {
+    let error = crate::intent::ParseError::not_utf8(valid_up_to);
+    Message::to_channel(CHANNEL, Renderer::new().parse_error(&error))
+}
+
+/// What the console says when its input ends and the process keeps running.
+pub fn input_ended() -> Message {
+    let text = Renderer::new().render("console.j2", serde_json::json!({ "kind": "input_ended" }));
+    Message::to_channel(CHANNEL, text)
+}
+
+/// Reads `input` line by line into `lines` until the input ends, fails, or
+/// nobody listens any more. A line that is not UTF-8 is passed on as
+/// [`Line::NotText`]: the reading goes on after it.
+pub fn read_lines(mut input: impl BufRead, lines: &tokio::sync::mpsc::Sender<Line>) {
+    let mut bytes = Vec::new();
+    loop {
+        match input.read_until(b'\n', &mut bytes) {
+            Ok(0) => return,
+            Ok(_) => {
+                if lines
+                    .blocking_send(Line::decode(std::mem::take(&mut bytes)))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "standard input failed; no more console lines");
+                return;
+            }
+        }
+    }
+}
+
+/// Lines from standard input: a line editor with history on a terminal, plain
+/// lines from a pipe. Read on a thread of its own so the agent keeps streaming
+/// progress while someone types. The channel closes when the input ends.
+pub fn stdin_lines(user: &str) -> tokio::sync::mpsc::Receiver<Line> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let prompt = format!("{user}> ");
+    std::thread::spawn(move || {
+        if std::io::stdin().is_terminal()
+            && let Ok(mut editor) = rustyline::DefaultEditor::new()
+        {
+            loop {
+                let line = match editor.readline(&prompt) {
+                    Ok(line) => {
+                        let _ = editor.add_history_entry(line.as_str());
+                        Line::Text(line)
+                    }
+                    // The editor decodes as it reads and stops at a bad byte.
+                    Err(rustyline::error::ReadlineError::Io(e))
+                        if e.kind() == std::io::ErrorKind::InvalidData =>
+                    {
+                        Line::NotText { valid_up_to: None }
+                    }
+                    // Ctrl-D, Ctrl-C, or the terminal went away.
+                    Err(_) => return,
+                };
+                if tx.blocking_send(line).is_err() {
+                    return;
+                }
+            }
+        }
+        read_lines(std::io::stdin().lock(), &tx);
+    });
+    rx
+}
+
 /// Reads one console line as a chat message: `@name: TEXT` speaks as `name`
 /// (unless `name` is the bot, which makes it a mention), anything else as
 /// `default_user`.
@@ -313,6 +421,32 @@ mod tests {
         );
         assert_eq!(file_name_parts("README"), ("README".into(), String::new()));
         assert_eq!(file_name_parts(""), ("attachment".into(), String::new()));
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_passed_on_as_such_and_the_lines_after_it_are_read() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        let input: &[u8] = b"status\r\nlock prd caf\xe9\n\xff\nhelp";
+        std::thread::spawn(move || read_lines(input, &tx))
+            .join()
+            .unwrap();
+        let mut lines = Vec::new();
+        while let Ok(line) = rx.try_recv() {
+            lines.push(line);
+        }
+        assert_eq!(
+            lines,
+            [
+                Line::Text("status".into()),
+                Line::NotText {
+                    valid_up_to: Some(12)
+                },
+                Line::NotText {
+                    valid_up_to: Some(0)
+                },
+                Line::Text("help".into()),
+            ]
+        );
     }
 
     #[test]

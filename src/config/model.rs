@@ -102,8 +102,16 @@ pub struct Http {
     /// GitHub signs `X-Hub-Signature-256`). Unset: `/hooks/build` refuses every
     /// delivery.
     pub webhook_secret: Option<Secret>,
-    /// The largest webhook body accepted, in bytes.
+    /// The largest webhook body accepted, in bytes. A larger declared length
+    /// is refused (413) before the body is read.
     pub max_body_bytes: usize,
+    /// How long a webhook's body may take to arrive once its headers have;
+    /// a sender that stalls gets 408 and its connection closed.
+    #[serde(with = "humantime_serde")]
+    pub body_timeout: Duration,
+    /// How many webhook deliveries are handled at once; the next one is
+    /// answered 503 at once rather than held (health routes are not counted).
+    pub max_concurrent_hooks: usize,
 }
 
 impl Default for Http {
@@ -112,6 +120,8 @@ impl Default for Http {
             listen: None,
             webhook_secret: None,
             max_body_bytes: 64 * 1024,
+            body_timeout: Duration::from_secs(10),
+            max_concurrent_hooks: 64,
         }
     }
 }

@@ -38,6 +38,7 @@ pub(super) fn validate(config: Config) -> Report {
     plans(&config, &mut out);
     secrets(&config, &mut out);
     cloud(&config, &mut out);
+    http(&config, &mut out);
     let (errors, warnings) = super::checks::check(&config);
     out.errors.extend(errors);
     out.warnings.extend(warnings);
@@ -446,5 +447,34 @@ fn cloud(config: &Config, out: &mut Findings) {
             out.warnings.extend(warnings);
         }
         _ => {}
+    }
+}
+
+/// The webhook's transport limits: each must leave room for a real delivery.
+fn http(config: &Config, out: &mut Findings) {
+    let http = &config.http;
+    if http.max_body_bytes == 0 {
+        out.error(
+            "http.max_body_bytes",
+            "must be at least 1 (a build payload is a few hundred bytes)",
+        );
+    }
+    let timeout = http.body_timeout;
+    if timeout < std::time::Duration::from_millis(100)
+        || timeout > std::time::Duration::from_secs(300)
+    {
+        out.error(
+            "http.body_timeout",
+            format!(
+                "{} is outside 100ms..=5m",
+                humantime::format_duration(timeout)
+            ),
+        );
+    }
+    if http.max_concurrent_hooks == 0 {
+        out.error(
+            "http.max_concurrent_hooks",
+            "must be at least 1, or every delivery is refused",
+        );
     }
 }

@@ -3,8 +3,9 @@
 //! sha256=HEX`, HMAC-SHA256 of the raw body with a shared secret), with a
 //! delivery id in `X-GitHub-Delivery`.
 //!
-//! Checks run cheapest-first and before anything is written: size (413),
-//! signature (401), delivery id (400), body (400 naming the field), then the
+//! Checks run cheapest-first and before anything is written: size (413, from
+//! the declared length before the body is read; see [`super::limits`]), a body
+//! that does not arrive within `http.body_timeout` (408), signature (401), delivery id (400), body (400 naming the field), then the
 //! delivery id is claimed in the store (409 for a delivery already handled),
 //! so a refused or replayed delivery changes nothing. The signature is
 //! compared in constant time (`Mac::verify_slice`), and checked before the
@@ -12,10 +13,11 @@
 //! The answer (202) comes before the deployments: CI does not wait for dev.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
@@ -73,7 +75,12 @@ pub fn signature_valid(secret: &[u8], body: &[u8], header: &str) -> bool {
     mac.verify_slice(&tag).is_ok()
 }
 
-pub async fn build(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Bytes) -> Answer {
+pub async fn build(State(state): State<Arc<HttpState>>, request: Request) -> Answer {
+    let headers = request.headers().clone();
+    let body = match receive(request, state.body_timeout).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
     let Some(secret) = state.webhook_secret.as_ref().and_then(|s| s.expose().ok()) else {
         return refuse(
             StatusCode::UNAUTHORIZED,
@@ -146,6 +153,27 @@ pub async fn build(State(state): State<Arc<HttpState>>, headers: HeaderMap, body
         StatusCode::ACCEPTED,
         Json(json!({ "status": "accepted", "delivery": delivery, "deploying_to": following })),
     )
+}
+
+/// The whole body, if it arrives within `within` and fits the size limit.
+/// Only the receiving is timed: once the body is in, the handler runs to its
+/// end (cutting it off could claim a delivery id without recording its build).
+async fn receive(request: Request, within: Duration) -> Result<Bytes, Answer> {
+    match tokio::time::timeout(within, Bytes::from_request(request, &())).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(rejection)) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the body is larger than this agent accepts (http.max_body_bytes); nothing was changed",
+        )),
+        Ok(Err(rejection)) => Err(refuse(rejection.status(), rejection.body_text())),
+        Err(_) => Err(refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body did not arrive within {} (http.body_timeout); nothing was changed, send it again",
+                humantime::format_duration(within)
+            ),
+        )),
+    }
 }
 
 fn delivery_id(headers: &HeaderMap) -> Result<String, String> {

@@ -17,6 +17,8 @@ pub enum ErrorKind {
     TooLong,
     /// NUL and other control characters.
     ControlCharacter,
+    /// Bytes that are not UTF-8 text (a console line, a command-line argument).
+    NotUtf8,
     /// No intent recognised the start of the message.
     NotUnderstood,
     /// The message stopped before the command was complete.
@@ -62,6 +64,19 @@ impl ParseError {
             usage: None,
             did_you_mean: None,
         }
+    }
+
+    /// A message whose bytes are not UTF-8, `valid_up_to` of them good before
+    /// the first bad one when known. Nothing of it is read, not even the good
+    /// part: a command guessed from half a line is worse than a refusal.
+    pub fn not_utf8(valid_up_to: Option<usize>) -> ParseError {
+        let where_ = valid_up_to
+            .map(|n| format!(" (byte {} is the first that is not)", n + 1))
+            .unwrap_or_default();
+        ParseError::plain(
+            ErrorKind::NotUtf8,
+            format!("the message is not UTF-8 text{where_}; type the command again as plain text"),
+        )
     }
 }
 

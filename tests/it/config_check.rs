@@ -708,3 +708,35 @@ fn a_reconcile_mode_or_pace_that_cannot_keep_routes_converged_is_refused() {
         assert!(ok.errors.is_empty(), "{mode}: {:#?}", ok.errors);
     }
 }
+
+#[test]
+fn webhook_limits_that_would_refuse_every_delivery_are_errors_naming_their_key() {
+    let env = "[[environments]]\nname = \"dev\"\n";
+    let ok = config::check_str(&format!(
+        "{env}[http]\nbody_timeout = \"2s\"\nmax_concurrent_hooks = 8\n"
+    ));
+    assert!(ok.errors.is_empty(), "{:#?}", ok.errors);
+    let config = ok.config.unwrap();
+    assert_eq!(config.http.body_timeout, std::time::Duration::from_secs(2));
+    assert_eq!(config.http.max_concurrent_hooks, 8);
+
+    let bad = config::check_str(&format!(
+        "{env}[http]\nbody_timeout = \"0s\"\nmax_concurrent_hooks = 0\nmax_body_bytes = 0\n"
+    ));
+    let mut found = keys(&bad.errors);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "http.body_timeout",
+            "http.max_body_bytes",
+            "http.max_concurrent_hooks"
+        ]
+    );
+    let timeout = bad
+        .errors
+        .iter()
+        .find(|e| e.key == "http.body_timeout")
+        .unwrap();
+    assert!(timeout.message.contains("outside 100ms..=5m"), "{timeout}");
+}

@@ -7,6 +7,10 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 fn demo(dir: &std::path::Path, input: &str) -> String {
+    demo_bytes(dir, input.as_bytes())
+}
+
+fn demo_bytes(dir: &std::path::Path, input: &[u8]) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(["demo", "--data-dir"])
         .arg(dir)
@@ -15,12 +19,7 @@ fn demo(dir: &std::path::Path, input: &str) -> String {
         .stdout(Stdio::piped())
         .spawn()
         .expect("switchyard runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "demo exits 0 at end of input");
     String::from_utf8(out.stdout).unwrap()
@@ -102,4 +101,37 @@ fn a_pipe_of_a_thousand_commands_gets_a_thousand_replies() {
         .filter(|l| l.starts_with("switchyard: "))
         .count();
     assert_eq!(replies, 1000, "one reply per line");
+}
+
+#[test]
+fn a_line_that_is_not_utf8_is_refused_and_the_demo_reads_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // Latin-1 bytes, a lone continuation byte, a truncated sequence: each used
+    // to end the demo there, dropping every line after it.
+    let out = demo_bytes(
+        dir.path(),
+        b"status of dev\nlock prd caf\xe9\n\x80\nstatus of tst\ndeploy 1.3.2 to dev \xe2\x82\nhistory dev\n",
+    );
+    let refusals: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("I can't run that: the message is not UTF-8 text"))
+        .collect();
+    assert_eq!(refusals.len(), 3, "one refusal per bad line:\n{out}");
+    assert!(
+        refusals[0].contains("(byte 13 is the first that is not)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("type the command again as plain text"),
+        "{out}"
+    );
+    // The lines after each bad one were read and answered, in order.
+    let tst = out.find("TST").expect("status of tst answered");
+    let history = out
+        .find("No deployments recorded for dev")
+        .expect("history answered");
+    assert!(tst < history, "{out}");
+    // Nothing was done with the refused lines: prd is not locked, dev not deployed.
+    assert!(!out.contains("locked"), "{out}");
+    assert!(!out.contains("Pre-deployment checklist"), "{out}");
 }

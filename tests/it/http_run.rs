@@ -63,11 +63,17 @@ async fn get(client: &reqwest::Client, url: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signed_build_over_http_is_announced_deployed_to_dev_and_listed_in_versions() {
-    // Timing-sensitive beside real processes: run it as on a loaded CI machine.
-    let _load = crate::load::CpuLoad::two();
-    let dir = tempfile::tempdir().unwrap();
+/// `switchyard run` on the demo configuration with `[http]` on a free port
+/// and the webhook secret from the environment; returns once `/healthz`
+/// answers.
+struct Running {
+    agent: Agent,
+    base: String,
+    config: std::path::PathBuf,
+    data: std::path::PathBuf,
+}
+
+async fn start(dir: &std::path::Path, stdin: Stdio, client: &reqwest::Client) -> Running {
     let port = free_port();
     // The demo configuration with its [http] section switched on.
     let config = switchyard::config::DEMO_TOML
@@ -82,9 +88,9 @@ async fn a_signed_build_over_http_is_announced_deployed_to_dev_and_listed_in_ver
     assert!(
         config.contains(&format!("127.0.0.1:{port}")) && config.contains("SY_TEST_HOOK_SECRET")
     );
-    let config_path = dir.path().join("switchyard.toml");
+    let config_path = dir.join("switchyard.toml");
     std::fs::write(&config_path, config).unwrap();
-    let data = dir.path().join("data");
+    let data = dir.join("data");
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .arg("--config")
         .arg(&config_path)
@@ -92,7 +98,7 @@ async fn a_signed_build_over_http_is_announced_deployed_to_dev_and_listed_in_ver
         .arg("--data-dir")
         .arg(&data)
         .env("SY_TEST_HOOK_SECRET", SECRET)
-        .stdin(Stdio::piped())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -112,7 +118,6 @@ async fn a_signed_build_over_http_is_announced_deployed_to_dev_and_listed_in_ver
         seen: Vec::new(),
     };
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
     let up = Instant::now();
     loop {
         if let Ok(r) = client.get(format!("{base}/healthz")).send().await
@@ -120,12 +125,60 @@ async fn a_signed_build_over_http_is_announced_deployed_to_dev_and_listed_in_ver
         {
             break;
         }
+        if let Some(status) = agent.child.try_wait().unwrap() {
+            panic!("switchyard run exited ({status}) before /healthz answered");
+        }
         assert!(
             up.elapsed() < Duration::from_secs(20),
             "/healthz never answered"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    Running {
+        agent,
+        base,
+        config: config_path,
+        data,
+    }
+}
+
+impl Agent {
+    /// SIGTERM, then the exit status (within a bounded wait).
+    async fn stop(&mut self) -> std::process::ExitStatus {
+        // SAFETY: kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        assert_eq!(rc, 0, "kill(SIGTERM) failed");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the agent did not stop on SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// True while the process runs.
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_build_over_http_is_announced_deployed_to_dev_and_listed_in_versions() {
+    // Timing-sensitive beside real processes: run it as on a loaded CI machine.
+    let _load = crate::load::CpuLoad::two();
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let Running {
+        mut agent,
+        base,
+        config: config_path,
+        data,
+    } = start(dir.path(), Stdio::piped(), &client).await;
     let (status, ready) = get(&client, &format!("{base}/readyz")).await;
     assert_eq!(status, 200, "{ready}");
 
@@ -190,19 +243,8 @@ async fn a_signed_build_over_http_is_announced_deployed_to_dev_and_listed_in_ver
         "{metrics}"
     );
 
-    // End of input: the console session ends and the process exits cleanly.
-    drop(agent.child.stdin.take());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = agent.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the agent did not exit"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    // A daemon stops on SIGTERM (not at the end of its input), cleanly.
+    let status = agent.stop().await;
     assert!(status.success());
 
     let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
@@ -272,4 +314,55 @@ fn versions_on_a_store_that_does_not_exist_says_so() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no store at"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_keeps_serving_healthz_after_a_non_utf8_line_on_stdin() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut run = start(dir.path(), Stdio::piped(), &client).await;
+    let mut stdin = run.agent.child.stdin.take().unwrap();
+    // A bad byte used to end the console session, and with it the process.
+    stdin.write_all(b"status of \xffdev\n").unwrap();
+    stdin.flush().unwrap();
+    run.agent.wait_for(
+        "I can't run that: the message is not UTF-8 text (byte 11",
+        Duration::from_secs(20),
+    );
+    // It reads on: the next line is answered.
+    stdin.write_all(b"status of tst\n").unwrap();
+    stdin.flush().unwrap();
+    run.agent.wait_for("TST", Duration::from_secs(20));
+    let (status, body) = get(&client, &format!("{}/healthz", run.base)).await;
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    assert!(run.agent.running());
+    drop(stdin);
+    let status = run.agent.stop().await;
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_with_stdin_closed_keeps_serving_until_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    // A daemon's standard input: /dev/null, at its end from the start. `run`
+    // used to exit 0 at once, and /healthz then refused connections.
+    let mut run = start(dir.path(), Stdio::null(), &client).await;
+    run.agent.wait_for(
+        "Standard input ended, so I read no more commands here; I keep running",
+        Duration::from_secs(20),
+    );
+    // Polled over a few seconds: still there, still answering.
+    for _ in 0..10 {
+        let (status, _) = get(&client, &format!("{}/healthz", run.base)).await;
+        assert_eq!(status, 200);
+        assert!(
+            run.agent.running(),
+            "switchyard run exited at the end of its input"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let status = run.agent.stop().await;
+    assert!(status.success(), "{status}");
 }

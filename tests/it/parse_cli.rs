@@ -136,3 +136,47 @@ fn an_invalid_config_stops_parse_with_exit_one() {
     ]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[cfg(unix)]
+#[test]
+fn parse_json_with_a_non_utf8_argument_prints_a_json_error() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    // `deploy 1.3.0 to pr\xFFd`: clap used to refuse it with its own text.
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["parse", "--json", "deploy", "1.3.0", "to"])
+        .arg(OsStr::from_bytes(b"pr\xffd"))
+        .env_remove("SWITCHYARD_CONFIG")
+        .output()
+        .expect("switchyard runs");
+    assert_eq!(out.status.code(), Some(2));
+    let value: Value = serde_json::from_str(stdout(&out).trim())
+        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {}", stdout(&out)));
+    assert_eq!(value["kind"], "not_utf8", "{value}");
+    let error = value["error"].as_str().unwrap();
+    // `deploy 1.3.0 to pr` is 18 good bytes: the 19th is the bad one.
+    assert!(error.contains("not UTF-8 text (byte 19"), "{error}");
+    assert!(
+        error.contains("type the command again as plain text"),
+        "{error}"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Without --json: the same refusal as a sentence, exit 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .arg("parse")
+        .arg(OsStr::from_bytes(b"status \xc3"))
+        .env_remove("SWITCHYARD_CONFIG")
+        .output()
+        .expect("switchyard runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains("I can't run that: the message is not UTF-8 text"),
+        "{}",
+        stdout(&out)
+    );
+}
