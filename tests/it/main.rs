@@ -14,6 +14,7 @@ mod databases;
 mod demo;
 mod discord_fake;
 mod discord_fake_selftest;
+mod dockerfile;
 mod fuzz_config;
 mod gates;
 mod grammar_files;
