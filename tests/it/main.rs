@@ -4,6 +4,7 @@
 mod alerts;
 mod aws;
 mod aws_run;
+mod benches;
 mod charts;
 mod checklist_live;
 mod checks_chat;
