@@ -91,6 +91,10 @@ enum Command {
         /// The configuration file to check.
         file: PathBuf,
     },
+    /// Exit 0 if the agent this configuration describes is healthy: GET
+    /// /healthz on `http.listen` when it is set (what `run` serves), else the
+    /// configuration is valid. For container health checks: no curl needed.
+    Healthcheck,
     /// Print what runs where in the demo's fleet: both colours of every
     /// environment with versions, traffic and health, locks and running
     /// deployments: the chat answer to "status".
@@ -183,6 +187,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::CheckConfig { file } => Ok(check_config(&file)),
+        Command::Healthcheck => load_config(cli.config.as_deref()).and_then(|c| healthcheck(&c)),
         Command::Parse { json, text } => {
             load(cli.config.as_deref()).map(|(_, g)| parse(&g, &text, json))
         }
@@ -515,6 +520,48 @@ fn check_config(path: &Path) -> ExitCode {
     } else {
         println!("{summary}");
         ExitCode::from(1)
+    }
+}
+
+/// `healthcheck`: one GET of /healthz where `run` serves it, with a deadline
+/// shorter than the image's HEALTHCHECK timeout.
+fn healthcheck(config: &Config) -> anyhow::Result<ExitCode> {
+    let Some(mut addr) = config.http.listen else {
+        println!("healthy: the configuration is valid (no http.listen, so no /healthz to ask)");
+        return Ok(ExitCode::SUCCESS);
+    };
+    // A server listening on every address answers on loopback.
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let url = format!("http://{addr}/healthz");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let answer = runtime.block_on(async {
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(3))
+            .build()?
+            .get(&url)
+            .send()
+            .await
+    });
+    match answer {
+        Ok(r) if r.status().is_success() => {
+            println!("healthy: {url} answered {}", r.status());
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(r) => {
+            println!("unhealthy: {url} answered {}", r.status());
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => {
+            println!("unhealthy: {url} did not answer: {e}");
+            Ok(ExitCode::from(1))
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 mod alerts;
 mod aws;
 mod aws_run;
+mod benches;
 mod charts;
 mod checklist_live;
 mod checks_chat;
@@ -15,6 +16,8 @@ mod demo;
 mod discord_fake;
 mod discord_fake_selftest;
 mod fuzz_webhook;
+mod dockerfile;
+mod fuzz_config;
 mod gates;
 mod grammar_files;
 mod help_golden;
