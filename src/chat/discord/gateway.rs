@@ -35,6 +35,7 @@ use super::Shared;
 use super::outbox::{Op, only};
 use crate::chat::{AskKind, Incoming};
 use crate::conversation::Agent;
+use crate::render::echo::untrusted;
 use crate::conversation::dialogue::{looks_like_code, yes_or_no};
 
 /// Lines one user may have queued before more are refused.
@@ -156,7 +157,9 @@ impl Handler {
         }
         match super::commands::command_line(&cmd.data.name, &cmd.data.options) {
             Ok(line) => {
-                let echo = format!("{user}: `{}`", line.replace('`', "'"));
+                // The adapter's own sentence: user name and command are echoed by
+                // the one rule (no backtick survives it, so the span holds).
+                let echo = format!("{}: `{}`", untrusted(&user), untrusted(&line));
                 respond(|| cmd.create_response(&ctx.http, reply(echo.clone(), false))).await;
                 let channel = cmd.channel_id.to_string();
                 self.shared.set_home(&user, &channel);
@@ -184,7 +187,7 @@ impl Handler {
             return;
         };
         if owner != clicker {
-            let text = format!("This question is for {owner}.");
+            let text = format!("This question is for {}.", untrusted(owner));
             let r = CreateInteractionResponse::Message(
                 CreateInteractionResponseMessage::new()
                     .content(text)
@@ -217,7 +220,11 @@ impl Handler {
                 let said = if answer == "yes" { "Proceed" } else { "Cancel" };
                 // The question's message keeps its text, loses its buttons and
                 // says who answered, so nobody clicks twice.
-                let content = format!("{}\n→ {said} ({clicker})", click.message.content);
+                let content = format!(
+                    "{}\n→ {said} ({})",
+                    click.message.content,
+                    untrusted(&clicker)
+                );
                 let r = CreateInteractionResponse::UpdateMessage(
                     CreateInteractionResponseMessage::new()
                         .content(content)
