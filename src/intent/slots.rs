@@ -46,7 +46,7 @@ pub fn check_version(word: &str) -> Result<&str, String> {
         let what = if bad == '/' {
             "'/' (a path, not a tag)".to_string()
         } else if bad.is_ascii() {
-            format!("'{bad}'")
+            super::error::quote(&bad.to_string())
         } else {
             format!("the non-ASCII character U+{:04X}", bad as u32)
         };
@@ -122,13 +122,7 @@ pub fn check_text(text: &str) -> Result<(), String> {
     }
     if has_mention(text) {
         return Err(
-            "a reason cannot contain mentions or chat tokens (`@everyone`, `<@…>`, `<t:…>`); write names without '@' or '<'"
-                .into(),
-        );
-    }
-    if text.contains("://") {
-        return Err(
-            "a reason cannot contain links; name the page instead (like 'the incident doc')"
+            "a reason cannot contain mentions or chat tokens (everyone or here after '@', or '<' before '@', '#', '!', '/', ':'); write names without '@' or '<'"
                 .into(),
         );
     }
@@ -143,6 +137,12 @@ pub fn check_text(text: &str) -> Result<(), String> {
         return Err(format!(
             "a reason cannot contain {what} (chat formatting); write it as plain text"
         ));
+    }
+    if text.contains("://") {
+        return Err(
+            "a reason cannot contain links; name the page instead (like 'the incident doc')"
+                .into(),
+        );
     }
     if let Some(c) = text.chars().find(|c| is_invisible(*c)) {
         return Err(format!(

@@ -46,7 +46,7 @@ pub const BREAK: char = '\u{200B}';
 pub fn untrusted(text: &str) -> String {
     let visible: Vec<char> = text.chars().filter_map(visible).collect();
     let mut out = String::with_capacity(text.len() + 8);
-    let start = visible.iter().take_while(|c| **c == ' ').count();
+    let start = visible.iter().take_while(|c| c.is_whitespace()).count();
     for (i, &c) in visible.iter().enumerate() {
         let before = i.checked_sub(1).map(|j| visible[j]);
         let after = visible.get(i + 1).copied();
@@ -130,9 +130,10 @@ fn is_word(c: Option<char>) -> bool {
 
 /// Whether text starting with `rest` would start a heading (`# `, `### `), a
 /// quote (`> `, `>>> `), a list item (`- `, `+ `) or subtext (`-# `) if it
-/// began a line: a run of the marker, then white space.
+/// began a line: a run of the marker, then white space (or the end, where
+/// the template's own text may follow).
 fn starts_a_block(rest: &[char]) -> bool {
-    let spaced = |run: &[char]| run.first().is_some_and(|c| c.is_whitespace());
+    let spaced = |run: &[char]| run.first().is_none_or(|c| c.is_whitespace());
     match rest {
         ['#' | '>', ..] => {
             let run = rest.iter().take_while(|c| **c == rest[0]).count();

@@ -14,6 +14,8 @@ mod databases;
 mod demo;
 mod discord_fake;
 mod discord_fake_selftest;
+mod echo;
+mod fuzz_grammar;
 mod gates;
 mod grammar_files;
 mod help_golden;
