@@ -46,7 +46,7 @@ pub fn check_version(word: &str) -> Result<&str, String> {
         let what = if bad == '/' {
             "'/' (a path, not a tag)".to_string()
         } else if bad.is_ascii() {
-            super::error::quote(&bad.to_string())
+            format!("'{bad}'")
         } else {
             format!("the non-ASCII character U+{:04X}", bad as u32)
         };
@@ -140,8 +140,7 @@ pub fn check_text(text: &str) -> Result<(), String> {
     }
     if text.contains("://") {
         return Err(
-            "a reason cannot contain links; name the page instead (like 'the incident doc')"
-                .into(),
+            "a reason cannot contain links; name the page instead (like 'the incident doc')".into(),
         );
     }
     if let Some(c) = text.chars().find(|c| is_invisible(*c)) {

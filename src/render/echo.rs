@@ -130,10 +130,10 @@ fn is_word(c: Option<char>) -> bool {
 
 /// Whether text starting with `rest` would start a heading (`# `, `### `), a
 /// quote (`> `, `>>> `), a list item (`- `, `+ `) or subtext (`-# `) if it
-/// began a line: a run of the marker, then white space (or the end, where
-/// the template's own text may follow).
+/// began a line: a run of the marker, then white space. (A value that is
+/// only a marker, like the `-` of an empty table cell, is left alone.)
 fn starts_a_block(rest: &[char]) -> bool {
-    let spaced = |run: &[char]| run.first().is_none_or(|c| c.is_whitespace());
+    let spaced = |run: &[char]| run.first().is_some_and(|c| c.is_whitespace());
     match rest {
         ['#' | '>', ..] => {
             let run = rest.iter().take_while(|c| **c == rest[0]).count();
@@ -148,7 +148,7 @@ fn starts_a_block(rest: &[char]) -> bool {
 /// Whether a `.` after `number` (the text since the start) followed by
 /// `after` would make an ordered-list item (`1. `).
 fn ends_a_list_number(number: &[char], after: Option<char>) -> bool {
-    number.iter().all(char::is_ascii_digit) && after.is_none_or(char::is_whitespace)
+    number.iter().all(char::is_ascii_digit) && after.is_some_and(char::is_whitespace)
 }
 
 #[cfg(test)]
@@ -157,7 +157,13 @@ mod tests {
 
     #[test]
     fn plain_words_versions_and_branches_read_as_typed() {
-        for s in ["1.3.0", "main-a1b2c3d-20250823143022", "feature/x", "a_b", "bob"] {
+        for s in [
+            "1.3.0",
+            "main-a1b2c3d-20250823143022",
+            "feature/x",
+            "a_b",
+            "bob",
+        ] {
             assert_eq!(untrusted(s), s);
         }
     }

@@ -45,7 +45,7 @@ pub fn links(s: &str) -> Option<String> {
 /// `[:]` that breaks a URL), any backtick, an unescaped `||` or `~~`, a `|` or
 /// `~` unescaped at either end, an unescaped `_` beside anything but an ASCII
 /// letter or digit, or a block marker at the start (`# `, `> `, `- `, `+ `,
-/// `-# `, `1. `, a marker alone counting as followed by a space).
+/// `-# `, `1. `: the marker, then white space).
 pub fn formats(s: &str) -> Option<String> {
     let plain = s.replace("[:]", ":");
     let chars: Vec<(usize, char)> = plain.char_indices().collect();
@@ -70,7 +70,7 @@ pub fn formats(s: &str) -> Option<String> {
         }
     }
     let line = plain.trim_start();
-    let spaced = |rest: &str| rest.chars().next().is_none_or(char::is_whitespace);
+    let spaced = |rest: &str| rest.chars().next().is_some_and(char::is_whitespace);
     let block = match line.chars().next() {
         Some(m @ ('#' | '>')) => spaced(line.trim_start_matches(m)),
         Some('-') if line[1..].starts_with('#') => spaced(&line[2..]),
@@ -128,12 +128,58 @@ static BY_CATEGORY: LazyLock<Vec<Vec<char>>> = LazyLock::new(|| {
 
 /// What attackers and careless users type, to mix with random characters.
 const HOSTILE: &[&str] = &[
-    "@everyone", "@here", "a@everyone", "<@123>", "<@&1>", "<#1>", "<!here>", "<!channel>",
-    "</deploy:1>", "<t:0:R>", "<:e:1>", "<a:e:1>", "https://evil.example/login",
-    "<https://evil.example>", "[x](https://e.example)", "**bold**", "__u__", "~~s~~", "||sp||",
-    "`", "```", "# ", "## ", "-# ", "> ", ">>> ", "- ", "+ ", "1. ", "\\", "_", "*", "|", "~",
-    "\u{2028}", "\u{2029}", "\u{85}", "\u{b}", "\u{c}", "\n", "\r", "\t", "\u{200B}", "\u{FEFF}",
-    "\u{FFF9}", "\u{180B}", "\u{FE0F}", "\u{17B5}", "\u{1D173}", "\u{1BCA3}", "\u{E0001}", " ",
+    "@everyone",
+    "@here",
+    "a@everyone",
+    "<@123>",
+    "<@&1>",
+    "<#1>",
+    "<!here>",
+    "<!channel>",
+    "</deploy:1>",
+    "<t:0:R>",
+    "<:e:1>",
+    "<a:e:1>",
+    "https://evil.example/login",
+    "<https://evil.example>",
+    "[x](https://e.example)",
+    "**bold**",
+    "__u__",
+    "~~s~~",
+    "||sp||",
+    "`",
+    "```",
+    "# ",
+    "## ",
+    "-# ",
+    "> ",
+    ">>> ",
+    "- ",
+    "+ ",
+    "1. ",
+    "\\",
+    "_",
+    "*",
+    "|",
+    "~",
+    "\u{2028}",
+    "\u{2029}",
+    "\u{85}",
+    "\u{b}",
+    "\u{c}",
+    "\n",
+    "\r",
+    "\t",
+    "\u{200B}",
+    "\u{FEFF}",
+    "\u{FFF9}",
+    "\u{180B}",
+    "\u{FE0F}",
+    "\u{17B5}",
+    "\u{1D173}",
+    "\u{1BCA3}",
+    "\u{E0001}",
+    " ",
 ];
 
 /// One character of a category chosen uniformly, so rare categories (Zl,
@@ -177,20 +223,40 @@ proptest! {
 fn the_predicates_catch_what_they_name() {
     // Guards the property above against passing vacuously.
     for raw in [
-        "@everyone", "a@here", "<@1>", "<t:0:R>", "</d:1>", "<!here>", "<:e:1>", "<a:e:1>",
+        "@everyone",
+        "a@here",
+        "<@1>",
+        "<t:0:R>",
+        "</d:1>",
+        "<!here>",
+        "<:e:1>",
+        "<a:e:1>",
     ] {
         assert!(pings(raw).is_some(), "{raw}");
     }
     assert!(links("see https://x.example").is_some());
     for raw in [
-        "**b**", "[x](y)", "a`b", "||s||", "~~s~~", "_i_", "# H", "> q", "-# t", "- l", "1. n", "#",
+        "**b**", "[x](y)", "a`b", "||s||", "~~s~~", "_i_", "# H", "> q", "-# t", "- l", "1. n",
     ] {
         assert!(formats(raw).is_some(), "{raw}");
     }
-    for raw in ["a\u{2028}b", "a\u{85}b", "a\u{FFF9}b", "a\u{E000}b", "a\u{0378}b"] {
+    for raw in [
+        "a\u{2028}b",
+        "a\u{85}b",
+        "a\u{FFF9}b",
+        "a\u{E000}b",
+        "a\u{0378}b",
+    ] {
         assert!(breaks_or_hides(raw).is_some(), "{raw:?}");
     }
-    for fine in ["feature_x", "1.3.0", "-5", "a | b", "bob@\u{200B}x", "https[:]//x"] {
+    for fine in [
+        "feature_x",
+        "1.3.0",
+        "-5",
+        "a | b",
+        "bob@\u{200B}x",
+        "https[:]//x",
+    ] {
         assert_eq!(unsafe_echo(fine), None, "{fine}");
     }
 }
@@ -198,7 +264,8 @@ fn the_predicates_catch_what_they_name() {
 /// What the bot answered, without the demo's greeting (which names the
 /// `@name:` syntax on purpose).
 fn replies(out: &str) -> &str {
-    out.split_once("Ctrl-D leaves.").map_or(out, |(_, rest)| rest)
+    out.split_once("Ctrl-D leaves.")
+        .map_or(out, |(_, rest)| rest)
 }
 
 #[test]
@@ -230,10 +297,13 @@ fn a_lock_reason_with_a_link_or_a_discord_token_is_refused_and_changes_nothing()
         "until <t:0:R>",
         "<:e:1> freeze",
         "x\u{FFF9}y",
-        "ok\u{FE0F}",
+        "x\u{FE0F}y",
         "x\u{1D173}",
     ] {
-        let out = super::demo::demo(dir.path(), &format!("lock prd because {reason}\nstatus prd\n"));
+        let out = super::demo::demo(
+            dir.path(),
+            &format!("lock prd because {reason}\nstatus prd\n"),
+        );
         assert!(out.contains("I can't run that"), "{reason}: {out}");
         assert!(
             out.contains("type") || out.contains("write") || out.contains("name"),

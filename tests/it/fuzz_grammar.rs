@@ -20,11 +20,48 @@ use super::grammar;
 
 /// Real command words, so that inputs reach deep into the patterns.
 const COMMAND_WORDS: &[&str] = &[
-    "deploy", "promote", "rollback", "to", "from", "prd", "tst", "dev", "prod", "1.3.0",
-    "v2.0.0", "main-a1b2c3d", "using", "canary", "blue-green", "--dry-run", "status", "history",
-    "metrics", "for", "last", "7", "days", "approve", "deny", "#42", "because", "lock", "unlock",
-    "abort", "pause", "resume", "help", "troubleshoot", "mfa", "enroll", "please", "@switchyard",
-    "switchyard:", "`", "?", "!",
+    "deploy",
+    "promote",
+    "rollback",
+    "to",
+    "from",
+    "prd",
+    "tst",
+    "dev",
+    "prod",
+    "1.3.0",
+    "v2.0.0",
+    "main-a1b2c3d",
+    "using",
+    "canary",
+    "blue-green",
+    "--dry-run",
+    "status",
+    "history",
+    "metrics",
+    "for",
+    "last",
+    "7",
+    "days",
+    "approve",
+    "deny",
+    "#42",
+    "because",
+    "lock",
+    "unlock",
+    "abort",
+    "pause",
+    "resume",
+    "help",
+    "troubleshoot",
+    "mfa",
+    "enroll",
+    "please",
+    "@switchyard",
+    "switchyard:",
+    "`",
+    "?",
+    "!",
 ];
 
 fn input() -> impl Strategy<Value = String> {
@@ -63,7 +100,11 @@ fn hostile_input_never_panics_and_what_it_echoes_cannot_ping_or_link() {
             }
             Err(error) => {
                 refused.set(refused.get() + 1);
-                prop_assert!(!error.error.trim().is_empty(), "an empty refusal for {:?}", text);
+                prop_assert!(
+                    !error.error.trim().is_empty(),
+                    "an empty refusal for {:?}",
+                    text
+                );
                 let shown = renderer.parse_error(&error);
                 prop_assert_eq!(pings(&shown), None, "{:?} -> {}", text, shown);
                 prop_assert_eq!(links(&shown), None, "{:?} -> {}", text, shown);
@@ -79,5 +120,8 @@ fn hostile_input_never_panics_and_what_it_echoes_cannot_ping_or_link() {
         refused.get()
     );
     result.unwrap();
-    assert!(accepted.get() > 0, "no input was ever accepted: the generator is too hostile");
+    assert!(
+        accepted.get() > 0,
+        "no input was ever accepted: the generator is too hostile"
+    );
 }

@@ -267,7 +267,11 @@ async fn a_webhook_branch_named_everyone_does_not_ping() {
         assert_eq!(super::echo::breaks_or_hides(text), None, "{text}");
     }
     // Shown as typed, not parsed.
-    assert!(built[0].contains("(@\u{200B}everyone @ a1b2c3d)"), "{}", built[0]);
+    assert!(
+        built[0].contains("(@\u{200B}everyone @ a1b2c3d)"),
+        "{}",
+        built[0]
+    );
     assert!(
         built[1].contains("(\\*\\*x\\*\\*<\u{200B}@\u{200B}123> @ a1b2c3d)"),
         "{}",

@@ -35,8 +35,8 @@ use super::Shared;
 use super::outbox::{Op, only};
 use crate::chat::{AskKind, Incoming};
 use crate::conversation::Agent;
-use crate::render::echo::untrusted;
 use crate::conversation::dialogue::{looks_like_code, yes_or_no};
+use crate::render::echo::untrusted;
 
 /// Lines one user may have queued before more are refused.
 const USER_QUEUE: usize = 32;
