@@ -61,7 +61,8 @@ pub fn formats(s: &str) -> Option<String> {
             }
             '_' => {
                 let word = |x: Option<char>| x.is_some_and(|x| x.is_ascii_alphanumeric());
-                !escaped(&plain, i) && !(word(before) && word(after))
+                let inside_a_word = word(before) && word(after);
+                !(escaped(&plain, i) || inside_a_word)
             }
             _ => false,
         };

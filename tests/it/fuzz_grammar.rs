@@ -4,7 +4,7 @@
 //! refusal says something, and what it echoes (rendered as chat shows it)
 //! cannot ping or link.
 //!
-//! `PROPTEST_CASES` sets the number of inputs (default 20,000, a few seconds
+//! `PROPTEST_CASES` sets the number of inputs (default 12,000, about ten seconds
 //! in a debug build); run it longer with, for example,
 //! `PROPTEST_CASES=1000000 cargo test --release --test it fuzz_grammar -- --nocapture`.
 
@@ -77,7 +77,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(20_000)
+        .unwrap_or(12_000)
 }
 
 #[test]
