@@ -6,11 +6,13 @@
 //! knows which platform that is.
 
 pub mod chart;
+pub mod echo;
 mod help;
 mod report;
 
 use include_dir::{Dir, include_dir};
-use minijinja::Environment;
+use minijinja::value::ValueKind;
+use minijinja::{AutoEscape, Environment, Error, Output, State, Value};
 use serde::Serialize;
 
 use crate::intent::ParseError;
@@ -27,6 +29,10 @@ impl Renderer {
     /// so a syntax error is a bug caught by the tests, not a runtime condition.
     pub fn new() -> Renderer {
         let mut env = Environment::new();
+        // Every value a template prints is echoed through the one rule unless
+        // the template says `| safe` (see `echo`).
+        env.set_auto_escape_callback(|_| AutoEscape::Custom(CHAT.into()));
+        env.set_formatter(chat_formatter);
         for file in PROMPTS.files() {
             let (Some(name), Some(source)) = (file.path().to_str(), file.contents_utf8()) else {
                 continue;
@@ -60,6 +66,21 @@ impl Renderer {
     pub fn parse_error(&self, error: &ParseError) -> String {
         self.render("parse_error.j2", error)
     }
+}
+
+/// The name of the auto-escape mode that [`echo::untrusted`] implements.
+const CHAT: &str = "chat";
+
+/// Prints a value the way a chat message may repeat it: strings through
+/// [`echo::untrusted`] unless marked safe, other values (numbers, booleans,
+/// `none`) as they are.
+fn chat_formatter(out: &mut Output, _: &mut State, value: &Value) -> Result<(), Error> {
+    let text = if value.is_safe() || !matches!(value.kind(), ValueKind::String) {
+        value.to_string()
+    } else {
+        echo::untrusted(value.as_str().unwrap_or_default())
+    };
+    out.write_str(&text).map_err(Error::from)
 }
 
 impl Default for Renderer {

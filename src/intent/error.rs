@@ -80,33 +80,22 @@ impl ParseError {
     }
 }
 
-/// Quotes a user's words for an error message. Echoed text must not do what the
-/// sender could not: it is shortened (a 500-character word does not fill the
-/// channel), mentions are broken with a zero-width space after `@` (so
-/// `@everyone` in a typo never pings), formatting characters (`*`, `_`, `` ` ``,
-/// `|`, `>`, `~`) are escaped, and invisible or direction-changing characters
-/// are shown as `U+XXXX` instead of rearranging the message.
+/// Quotes a user's words for an error message: shortened (a 500-character
+/// word does not fill the channel), invisible or direction-changing characters
+/// shown as `U+XXXX` (the user learns which character was wrong), and the rest
+/// echoed by the one rule, [`crate::render::echo::untrusted`], so a typo never
+/// pings, links or formats.
 pub fn quote(word: &str) -> String {
     const MAX: usize = 40;
-    let mut out = String::from("'");
+    let mut shown = String::new();
     let mut chars = word.chars();
     for c in chars.by_ref().take(MAX) {
-        if super::slots::is_invisible(c) || c.is_control() {
-            out.push_str(&format!("U+{:04X}", c as u32));
+        if super::slots::is_invisible(c) {
+            shown.push_str(&format!("U+{:04X}", c as u32));
         } else {
-            // Chat formatting characters are escaped so echoed text reads as typed.
-            if matches!(c, '*' | '_' | '~' | '`' | '|' | '>' | '\\') {
-                out.push('\\');
-            }
-            out.push(c);
-            if c == '@' {
-                out.push('\u{200B}');
-            }
+            shown.push(c);
         }
     }
-    if chars.next().is_some() {
-        out.push('…');
-    }
-    out.push('\'');
-    out
+    let more = if chars.next().is_some() { "…" } else { "" };
+    format!("'{}{more}'", crate::render::echo::untrusted(&shown))
 }

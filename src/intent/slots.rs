@@ -10,6 +10,7 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// The longest tag a registry accepts.
 pub const MAX_TAG_LEN: usize = 128;
@@ -96,26 +97,51 @@ pub fn check_version(word: &str) -> Result<&str, String> {
 pub const MAX_TEXT_CHARS: usize = 300;
 
 /// Free text such as a lock or deny reason. It is stored and shown to others
-/// later, so it may not carry mentions (which would ping when echoed) or invisible
-/// characters (which can disguise what it says).
+/// later, so it is refused (with what to type instead) when it would do more
+/// than read when echoed: break the line, ping, link, open a code block, a
+/// masked link or a spoiler, or hide characters. Other markdown (`**`, `#`,
+/// `>`) is allowed: the echo shows it as typed (`render::echo`).
 pub fn check_text(text: &str) -> Result<(), String> {
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(format!(
             "the reason is longer than {MAX_TEXT_CHARS} characters"
         ));
     }
-    if text.contains(['\n', '\r']) {
-        return Err("a reason is one line; write it without line breaks".into());
+    let breaks = |c: &char| {
+        c.is_control()
+            || matches!(
+                c.general_category(),
+                GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator
+            )
+    };
+    if let Some(c) = text.chars().find(breaks) {
+        return Err(format!(
+            "a reason is one line; write it without the line break or control character U+{:04X}",
+            c as u32
+        ));
     }
     if has_mention(text) {
-        return Err("a reason cannot contain mentions; write names without '@'".into());
+        return Err(
+            "a reason cannot contain mentions or chat tokens (everyone or here after '@', or '<' before '@', '#', '!', '/', ':'); write names without '@' or '<'"
+                .into(),
+        );
     }
-    // Echoed into chat, these would format instead of read: a fake link, hidden
-    // spoiler text, or a code fence that breaks out of the bot's own formatting.
-    if let Some(seq) = ["```", "](", "||"].into_iter().find(|s| text.contains(s)) {
+    // Echoed into chat, these would format instead of read: a code fence that
+    // breaks out of the bot's own formatting, a masked link, hidden spoiler text.
+    let formatting = [
+        ("```", "a code fence"),
+        ("](", "a masked link ('](')"),
+        ("||", "a spoiler ('||')"),
+    ];
+    if let Some((_, what)) = formatting.iter().find(|(seq, _)| text.contains(seq)) {
         return Err(format!(
-            "a reason cannot contain `{seq}` (chat formatting); write it as plain text"
+            "a reason cannot contain {what} (chat formatting); write it as plain text"
         ));
+    }
+    if text.contains("://") {
+        return Err(
+            "a reason cannot contain links; name the page instead (like 'the incident doc')".into(),
+        );
     }
     if let Some(c) = text.chars().find(|c| is_invisible(*c)) {
         return Err(format!(
@@ -126,39 +152,42 @@ pub fn check_text(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `@everyone`, `@here` (as words, not inside `bob@here.com`), user, role and
-/// channel mentions.
+/// `@everyone` and `@here` wherever they end a word (`a@everyone` pings on
+/// Discord; `bob@here.com` is an address), and the angle-bracket tokens chat
+/// platforms parse: user, role and channel mentions (`<@1>`, `<@&1>`, `<#1>`),
+/// Slack's `<!here>`, slash-command mentions (`</deploy:1>`), emoji (`<:e:1>`,
+/// `<a:e:1>`) and timestamps (`<t:0:R>`).
 fn has_mention(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
-    let at_word_start = |i: usize| i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric();
-    ["@everyone", "@here"]
-        .iter()
-        .any(|m| lower.match_indices(m).any(|(i, _)| at_word_start(i)))
-        || lower.contains("<@")
-        || lower.contains("<#")
+    let ends_word = |rest: &str| {
+        let mut next = rest.chars();
+        match next.next() {
+            Some('.') => !next.next().is_some_and(char::is_alphanumeric),
+            Some(c) => !c.is_alphanumeric(),
+            None => true,
+        }
+    };
+    let everyone = ["@everyone", "@here"].iter().any(|m| {
+        lower
+            .match_indices(m)
+            .any(|(i, m)| ends_word(&lower[i + m.len()..]))
+    });
+    let token = lower.match_indices('<').any(|(i, _)| {
+        let rest = &lower[i + 1..];
+        rest.starts_with(['@', '#', '!', '/', ':'])
+            || rest.starts_with("t:")
+            || rest.starts_with("a:")
+    });
+    everyone || token
 }
 
-/// Characters that change how text reads without being seen: zero-width and
-/// direction marks, blank "letters" (Hangul fillers, the braille blank), tag
-/// characters, and other format controls.
+/// Characters that change how text reads without being seen: format
+/// characters (the whole category Cf), control characters, line separators,
+/// private-use and unassigned code points, and the other default-ignorable
+/// ones (variation selectors, Hangul fillers, tag characters). One list for
+/// input and output: [`crate::render::echo::breaks_or_hides`].
 pub fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{034F}'
-            | '\u{061C}'
-            | '\u{115F}'
-            | '\u{1160}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{2800}'
-            | '\u{3164}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-            | '\u{E0000}'..='\u{E007F}'
-    )
+    crate::render::echo::breaks_or_hides(c)
 }
 
 /// A count such as a number of days: 1 or more.

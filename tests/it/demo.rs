@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn demo(dir: &std::path::Path, input: &str) -> String {
+pub(crate) fn demo(dir: &std::path::Path, input: &str) -> String {
     demo_bytes(dir, input.as_bytes())
 }
 

@@ -243,6 +243,43 @@ async fn a_build_of_another_branch_is_recorded_and_announced_but_deploys_nowhere
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_webhook_branch_named_everyone_does_not_ping() {
+    let s = site().await;
+    for (n, branch) in ["@everyone", "**x**<@123>"].into_iter().enumerate() {
+        let body = String::from_utf8(build(&format!("hostile-{n}")))
+            .unwrap()
+            .replace("\"main\"", &serde_json::to_string(branch).unwrap());
+        let answer = s
+            .deliver(Some(&format!("hostile-{n}")), body.as_bytes(), Some(SECRET))
+            .await;
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    }
+    s.settle().await;
+    let notices = s.chat.notices();
+    let built: Vec<&str> = notices
+        .iter()
+        .map(|(_, text)| text.as_str())
+        .filter(|text| text.contains("Build ready"))
+        .collect();
+    assert_eq!(built.len(), 2, "{notices:?}");
+    for text in &built {
+        assert_eq!(super::echo::pings(text), None, "{text}");
+        assert_eq!(super::echo::breaks_or_hides(text), None, "{text}");
+    }
+    // Shown as typed, not parsed.
+    assert!(
+        built[0].contains("(@\u{200B}everyone @ a1b2c3d)"),
+        "{}",
+        built[0]
+    );
+    assert!(
+        built[1].contains("(\\*\\*x\\*\\*<\u{200B}@\u{200B}123> @ a1b2c3d)"),
+        "{}",
+        built[1]
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn refused_deliveries_answer_the_right_status_and_change_nothing() {
     let s = site().await;
     let before = s.dev_deployments().await.len();

@@ -37,6 +37,7 @@ use crate::chat::{AskKind, Incoming};
 use crate::config::Control;
 use crate::conversation::Agent;
 use crate::conversation::dialogue::{looks_like_code, yes_or_no};
+use crate::render::echo::untrusted;
 
 /// Lines one user may have queued before more are refused.
 const USER_QUEUE: usize = 32;
@@ -157,7 +158,9 @@ impl Handler {
         }
         match super::commands::command_line(&cmd.data.name, &cmd.data.options) {
             Ok(line) => {
-                let echo = format!("{user}: `{}`", line.replace('`', "'"));
+                // The adapter's own sentence: user name and command are echoed by
+                // the one rule (no backtick survives it, so the span holds).
+                let echo = format!("{}: `{}`", untrusted(&user), untrusted(&line));
                 respond(|| cmd.create_response(&ctx.http, reply(echo.clone(), false))).await;
                 let channel = cmd.channel_id.to_string();
                 self.shared.set_home(&user, &channel);
@@ -180,7 +183,7 @@ impl Handler {
             return;
         };
         if owner != clicker {
-            let text = format!("This question is for {owner}.");
+            let text = format!("This question is for {}.", untrusted(owner));
             let r = CreateInteractionResponse::Message(
                 CreateInteractionResponseMessage::new()
                     .content(text)
@@ -218,7 +221,11 @@ impl Handler {
                 };
                 // The question's message keeps its text, loses its buttons and
                 // says who answered, so nobody clicks twice.
-                let content = format!("{}\n→ {said} ({clicker})", click.message.content);
+                let content = format!(
+                    "{}\n→ {said} ({})",
+                    click.message.content,
+                    untrusted(&clicker)
+                );
                 let r = CreateInteractionResponse::UpdateMessage(
                     CreateInteractionResponseMessage::new()
                         .content(content)

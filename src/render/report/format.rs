@@ -98,37 +98,28 @@ pub fn or_none<T>(value: Option<T>, f: impl FnOnce(T) -> String) -> String {
 }
 
 /// Stored text (a version, a user name, a reason) as one plain line of at most
-/// `max_chars` characters (then `…`), safe to echo into a table:
+/// `max_chars` characters (then `…`), fit for a table cell:
 /// - line breaks, tabs and other control or invisible characters become
 ///   spaces: they would break the table, or disguise what the text says;
 /// - `cell` (the template's column separator) becomes `|`, so data never adds
-///   a column;
-/// - an `@` that starts a word gets a zero-width space after it, so a mention
-///   written into an old record (`@everyone`, `<@123>`) never pings when the
-///   history is shown; `alice@example.com` is left alone.
+///   a column.
 ///
-/// Input is validated when it is typed; this is the second line of defence for
-/// rows written by anything else.
+/// Mentions, links and formatting are the renderer's job: every value a
+/// template prints goes through [`crate::render::echo::untrusted`].
 pub fn plain(text: &str, max_chars: usize, cell: char) -> String {
     let mut out = String::with_capacity(text.len().min(max_chars * 4));
-    let mut previous: Option<char> = None;
     for (i, c) in text.trim().chars().enumerate() {
         if i == max_chars {
             out.push('…');
             break;
         }
-        let c = if c.is_control() || is_invisible(c) {
+        out.push(if is_invisible(c) {
             ' '
         } else if c == cell {
             '|'
         } else {
             c
-        };
-        out.push(c);
-        if c == '@' && !previous.is_some_and(char::is_alphanumeric) {
-            out.push('\u{200B}');
-        }
-        previous = Some(c);
+        });
     }
     out
 }
@@ -243,12 +234,9 @@ mod tests {
     }
 
     #[test]
-    fn stored_text_is_one_plain_line_that_never_pings() {
+    fn stored_text_is_one_plain_line() {
         assert_eq!(plain("P99\tlatency\nspike", 300, '│'), "P99 latency spike");
         assert_eq!(plain("a │ b", 300, '│'), "a | b");
-        assert_eq!(plain("@everyone look", 300, '│'), "@\u{200B}everyone look");
-        assert_eq!(plain("<@123>", 300, '│'), "<@\u{200B}123>");
-        assert_eq!(plain("alice@example.com", 300, '│'), "alice@example.com");
         assert_eq!(plain("a\u{202E}b", 300, '│'), "a b");
         assert_eq!(plain("abcdef", 3, '│'), "abc…");
         assert_eq!(plain("  padded  ", 300, '│'), "padded");
