@@ -436,11 +436,11 @@ impl FakeDiscord {
         self.lock().rate_limited
     }
 
-    /// Polls `what` every 10 ms until it holds (true) or `timeout` has passed
-    /// (false). Gives up only when `timeout` has passed both on tokio's clock
-    /// and on the wall clock: on a paused clock, tokio time jumps ahead while
-    /// the runtime waits for sockets, which would otherwise end the wait
-    /// before the bot could answer.
+    /// Polls `what` until it holds (true) or `timeout` has passed (false).
+    /// Gives up only when `timeout` has passed both on tokio's clock and on
+    /// the wall clock: on a paused clock, tokio time jumps ahead while the
+    /// runtime waits for sockets, which would otherwise end the wait before
+    /// the bot could answer.
     pub async fn wait_for(&self, what: impl Fn(&FakeDiscord) -> bool, timeout: Duration) -> bool {
         let started = Instant::now();
         let started_real = std::time::Instant::now();
@@ -451,11 +451,11 @@ impl FakeDiscord {
             if started.elapsed() >= timeout && started_real.elapsed() >= timeout {
                 return false;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(poll_step(started.elapsed())).await;
         }
     }
 
-    /// Polls `find` until it yields, or panics after 10 s saying what it
+    /// Polls `find` until it yields, or panics after PATIENCE saying what it
     /// waited for.
     async fn wait_until<T>(&self, what: &str, find: impl Fn(&mut State) -> Option<T>) -> T {
         let started = Instant::now();
@@ -471,7 +471,7 @@ impl FakeDiscord {
                     self.request_lines()
                 );
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(poll_step(started.elapsed())).await;
         }
     }
 
@@ -483,4 +483,15 @@ impl FakeDiscord {
             .map(|r| format!("{} {} -> {}", r.method, r.path, r.status))
             .collect()
     }
+}
+
+/// How long a wait sleeps between looks: 10 ms at first, then a hundredth of
+/// the time waited so far, at most a second. On a paused clock the waiter's
+/// sleep is what moves tokio time while the bot idles, so a 10 ms step made a
+/// 30-minute rollout take 180,000 looks, which a loaded machine could not do
+/// within the wall-clock patience
+/// (`a_thirty_minute_rollout_reaches_the_channel_without_a_single_429` failed
+/// so beside two CPU hogs); now it takes about 2,000.
+fn poll_step(waited: Duration) -> Duration {
+    (waited / 100).clamp(Duration::from_millis(10), Duration::from_secs(1))
 }
